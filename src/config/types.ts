@@ -1,0 +1,109 @@
+/**
+ * The validated, defaults-filled and path-resolved form of a config file. Mirrors
+ * `configs/idclusters.schema.json` (the schema is the source of truth for editors and validation;
+ * keep the two in step — `load-config.spec.ts` checks every schema key has a field here).
+ */
+
+/** A model file on the Hub at a pinned revision, or a local file. Exactly one of the two. */
+export type ModelLocation =
+  | { kind: "hub"; repo: string; file: string; revision: string }
+  | { kind: "local"; path: string };
+
+export interface ModelCommon {
+  location: ModelLocation;
+  /** Expected SHA-256 of the ONNX file, checked before use. */
+  sha256?: string;
+  /** Licence of the weights, for the card. */
+  license?: string;
+}
+
+export interface DetectorConfig extends ModelCommon {
+  kind: "scrfd" | "yunet";
+  /** Square detector input size (det_size). */
+  inputSize: number;
+  /** Minimum face score (det_thresh). */
+  scoreThreshold: number;
+  /** NMS IoU threshold. */
+  nmsThreshold: number;
+}
+
+export interface RecognizerConfig extends ModelCommon {
+  mean: number | [number, number, number];
+  std: number | [number, number, number];
+  dtype: "fp32" | "fp16";
+}
+
+export type SourceLocation =
+  | { kind: "hub"; repo: string; revision: string }
+  | { kind: "local"; path: string };
+
+export interface SourceConfig {
+  location: SourceLocation;
+  format: "auto" | "parquet" | "imagefolder";
+  split: string;
+  imageColumn: string;
+  /** Repo globs to pull; undefined means "the split's shards". */
+  include?: string[];
+  exclude: string[];
+  passThrough: string[];
+}
+
+export interface FacesConfig {
+  device: "auto" | "cuda" | "webgpu" | "cpu";
+  batchSize: number;
+  noFace: "drop" | "keep";
+  maxPixels: number;
+}
+
+export interface ImagesConfig {
+  transform: "keep" | "resize";
+  size?: number;
+  fit: "fill" | "cover" | "contain" | "inside";
+  kernel: "lanczos3" | "lanczos2" | "mitchell" | "cubic" | "linear" | "nearest";
+  format: "jpeg" | "png" | "webp";
+  quality: number;
+}
+
+export interface ClusteringConfig {
+  eps: number;
+  minSamples: number;
+  noise: "singleton" | "keep" | "drop";
+  idPolicy: "sklearn-order" | "stable";
+}
+
+export interface CardConfig {
+  prettyName?: string;
+  license?: string;
+  licenseName?: string;
+  licenseLink?: string;
+  taskCategories?: string[];
+  tags?: string[];
+  language?: string[];
+  description?: string;
+}
+
+export interface ReleaseTargetConfig {
+  target: string;
+  split: string;
+  private: boolean;
+  /** Bytes of data per shard. */
+  maxShardSize: number;
+  rowGroupSize: number;
+  tag?: string;
+  card: CardConfig;
+}
+
+export interface ReleaseConfig {
+  /** Absolute path of the file this came from (for messages). */
+  file: string;
+  name: string;
+  /** Absolute work directory. */
+  workDir: string;
+  source: SourceConfig;
+  detector: DetectorConfig;
+  recognizer: RecognizerConfig;
+  faces: FacesConfig;
+  images: ImagesConfig;
+  clustering: ClusteringConfig;
+  release: ReleaseTargetConfig;
+}
