@@ -1,4 +1,5 @@
 /** Every CLI command, in the order `--help` lists them. */
 import type { CommandModule } from "yargs";
+import { configCommand } from "./config.ts";
 
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [configCommand];
