@@ -1,0 +1,79 @@
+/**
+ * Encoded image bytes -> packed 8-bit RGB (`RgbImage`), the one decode every image goes through.
+ *
+ * What arrives is whatever a dataset holds: JPEG, PNG, WebP (GIF and TIFF too, first frame/page),
+ * greyscale, CMYK, with alpha, 16-bit, EXIF-rotated. What leaves is always upright 8-bit sRGB with
+ * three channels, so the detector sees what a person sees (OpenCV's `imread`, which the reference
+ * pipeline used, applies EXIF orientation and drops alpha the same way).
+ */
+import sharp from "sharp";
+import type { RgbImage } from "../common/image.ts";
+
+/** Default pixel limit, the config's `faces.max_pixels` default: 100 megapixels (10,000 x 10,000). */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff";
+
+/** Why an image could not be used; `reason` is a short sentence for reports and the index. */
+export class ImageDecodeError extends Error {
+  override readonly name = "ImageDecodeError";
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+export interface DecodeImageParams {
+  /** Reject images with more pixels than this (decompression bombs); default `DEFAULT_MAX_PIXELS`. */
+  maxPixels?: number;
+  /**
+   * How strict to be about damaged pixel data (sharp's `failOn`). Default "error": truncated files
+   * and decoder errors fail, mere warnings (stray bytes a camera left behind) do not.
+   */
+  failOn?: "truncated" | "error" | "warning";
+}
+
+/**
+ * Recognises the container from its first bytes. sharp would also accept SVG, PDF and raw
+ * formats from arbitrary text; a dataset row that is not a bitmap image is a bad row, not a
+ * picture to render, so only these magic numbers pass.
+ */
+export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
+  const at = (i: number) => bytes[i] ?? -1;
+  const ascii = (start: number, text: string) => [...text].every((c, i) => at(start + i) === c.charCodeAt(0));
+  if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return "jpeg";
+  if (at(0) === 0x89 && ascii(1, "PNG\r\n\x1a\n")) return "png";
+  if (ascii(0, "RIFF") && ascii(8, "WEBP")) return "webp";
+  if (ascii(0, "GIF87a") || ascii(0, "GIF89a")) return "gif";
+  if ((ascii(0, "II") && at(2) === 42 && at(3) === 0) || (ascii(0, "MM") && at(2) === 0 && at(3) === 42)) return "tiff";
+  return undefined;
+}
+
+/** Decodes one encoded image; throws `ImageDecodeError` with a readable reason for any bad input. */
+export async function decodeImage(bytes: Uint8Array, params: DecodeImageParams = {}): Promise<RgbImage> {
+  if (bytes.length === 0) throw new ImageDecodeError("empty file (0 bytes)");
+  const format = sniffImageFormat(bytes);
+  if (!format) throw new ImageDecodeError("not an image (no JPEG, PNG, WebP, GIF or TIFF signature)");
+  const maxPixels = params.maxPixels ?? DEFAULT_MAX_PIXELS;
+  try {
+    const { data, info } = await sharp(bytes, {
+      failOn: params.failOn ?? "error",
+      limitInputPixels: maxPixels,
+      sequentialRead: true,
+    })
+      .rotate() // EXIF orientation
+      .toColourspace("srgb") // greyscale, CMYK (through sharp's CMYK profile) and 16-bit -> 8-bit sRGB
+      .removeAlpha()
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new ImageDecodeError(`decoded to ${info.channels} channels, expected 3`);
+    // A fresh, exactly-sized copy: sharp's Buffer may sit in a shared pool, and this one is transferable.
+    return { data: new Uint8Array(data), width: info.width, height: info.height };
+  } catch (error) {
+    if (error instanceof ImageDecodeError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (/pixel limit/i.test(message)) {
+      throw new ImageDecodeError(`${format} larger than the pixel limit of ${maxPixels} pixels`);
+    }
+    throw new ImageDecodeError(`${format} cannot be decoded: ${message.trim().split("\n")[0]}`);
+  }
+}
