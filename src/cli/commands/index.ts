@@ -1,5 +1,7 @@
 /** Every CLI command, in the order `--help` lists them. */
 import type { CommandModule } from "yargs";
 import { configCommand } from "./config.ts";
+import { pullCommand } from "./pull.ts";
+import { pushCommand } from "./push.ts";
 
-export const commands: CommandModule<any, any>[] = [configCommand];
+export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand];

@@ -1,0 +1,46 @@
+/**
+ * `idclusters pull --repo ns/name`: downloads a Hub repo at a revision into the Hub cache (Python
+ * layout) and prints the snapshot folder.
+ */
+import type { Argv, CommandModule } from "yargs";
+import { pullSnapshot } from "../../hub/pull-snapshot.ts";
+import { resolveHubSettings } from "../../hub/hub-settings.ts";
+import type { HubRepoType } from "../../hub/repo-designation.ts";
+import type { GlobalArgs } from "../global-options.ts";
+
+interface PullArgs extends GlobalArgs {
+  repo: string;
+  repoType: HubRepoType;
+  revision: string;
+  include?: string[];
+  exclude?: string[];
+  concurrency: number;
+}
+
+export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
+  command: "pull",
+  describe: "download a Hub repo at a revision into the Hub cache and print its snapshot path",
+  // yargs infers only the kebab-case keys; the camelCase aliases exist at run time.
+  builder: (argv) =>
+    argv
+      .option("repo", { type: "string", demandOption: true, describe: "repo id, namespace/name" })
+      .option("repo-type", { choices: ["dataset", "model"] as const, default: "dataset" as HubRepoType, describe: "kind of repo" })
+      .option("revision", { type: "string", default: "main", describe: "branch, tag or commit SHA" })
+      .option("include", { type: "string", array: true, describe: "only files matching this glob (repeatable)" })
+      .option("exclude", { type: "string", array: true, describe: "skip files matching this glob (repeatable)" })
+      .option("concurrency", { type: "number", default: 8, describe: "files downloaded at once" })
+      .example("$0 pull --repo jxie/celeba-hq --revision 7ecc6a4... --include 'data/**'", "fetch the source shards") as unknown as Argv<PullArgs>,
+  handler: async (args) => {
+    const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
+    const result = await pullSnapshot({
+      repo: args.repo,
+      repoType: args.repoType,
+      revision: args.revision,
+      ...(args.include && { include: args.include }),
+      ...(args.exclude && { exclude: args.exclude }),
+      concurrency: args.concurrency,
+      ...settings,
+    });
+    process.stdout.write(args.json ? JSON.stringify(result) + "\n" : result.snapshotPath + "\n");
+  },
+};
