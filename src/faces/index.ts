@@ -1,0 +1,10 @@
+/** Public surface of the face engine stage. */
+export type { DetectorSpec, RecognizerSpec, DeviceChoice, Detection, FaceResult, FaceDetector } from "./types.ts";
+export { FaceEngine, createDetector, type FaceEngineParams } from "./face-engine.ts";
+export { ScrfdDetector, type DetectorCreateParams } from "./scrfd-detector.ts";
+export { YunetDetector } from "./yunet-detector.ts";
+export { chooseFace, chooseFaceIndex, faceChoiceScore } from "./choose-face.ts";
+export { alignFace, alignmentMatrix, warpAffine, ARCFACE_TEMPLATE, ALIGNED_SIZE } from "./align-face.ts";
+export { estimateSimilarity, type Affine2x3 } from "./estimate-similarity.ts";
+export { ArcFaceRecognizer, type RecognizerCreateParams } from "./arcface-recognizer.ts";
+export { loadOnnxSession, AUTO_DEVICE_ORDER, type ConcreteDevice, type LoadedSession } from "./onnx-session.ts";

@@ -1,0 +1,116 @@
+/**
+ * Creates ONNX Runtime sessions through transformers.js, so that the device -> execution provider
+ * mapping (cpu, webgpu, cuda on onnxruntime-node) and the runtime binding are transformers.js's own.
+ *
+ * transformers.js has no public "load this bare .onnx file" call: `createInferenceSession` is
+ * internal (not exported by the package), and `PreTrainedModel.from_pretrained` expects a model
+ * folder (`config.json` + `onnx/model.onnx`). So we build that folder in a temp dir with a symlink
+ * to the user's file and a minimal config, load it as a custom (unknown `model_type`) model, and
+ * keep its session. The folder is removed once the session holds the model in memory.
+ *
+ * `device: "auto"` is ours, not transformers.js's: its "auto" hands ORT a list of providers and ORT
+ * silently falls back, so nobody would know which one runs. We try cuda, then webgpu, then cpu,
+ * and keep the first that initialises AND runs a dummy inference.
+ */
+import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import type { InferenceSession } from "onnxruntime-node";
+import { Tensor } from "onnxruntime-node";
+import { PreTrainedModel, env, LogLevel } from "@huggingface/transformers";
+import { UsageError } from "../common/errors.ts";
+import { log } from "../common/logger.ts";
+import type { DeviceChoice } from "./types.ts";
+
+export type ConcreteDevice = Exclude<DeviceChoice, "auto">;
+
+/** Order in which "auto" tries providers: fastest first. */
+export const AUTO_DEVICE_ORDER: ConcreteDevice[] = ["cuda", "webgpu", "cpu"];
+
+export interface OnnxSessionParams {
+  /** Local path of the ONNX file. */
+  modelPath: string;
+  /** Requested device; "auto" probes in `AUTO_DEVICE_ORDER`. */
+  device?: DeviceChoice;
+  /** Precision of the file (transformers.js picks the file suffix from it). */
+  dtype?: "fp32" | "fp16";
+  /** Input shape for the dummy inference that proves a provider works; free dims become 1 or this size. */
+  probeShape?: number[];
+}
+
+export interface LoadedSession {
+  session: InferenceSession;
+  /** Execution provider actually in use. */
+  provider: ConcreteDevice;
+}
+
+let transformersConfigured = false;
+function configureTransformers(): void {
+  if (transformersConfigured) return;
+  transformersConfigured = true;
+  // Local files only: nothing in this stage may reach the network.
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.logLevel = LogLevel.ERROR;
+}
+
+/** Loads `modelPath` on one concrete device through transformers.js. */
+async function loadOn(modelPath: string, device: ConcreteDevice, dtype: "fp32" | "fp16"): Promise<InferenceSession> {
+  configureTransformers();
+  const folder = await mkdtemp(join(tmpdir(), "idclusters-onnx-"));
+  try {
+    await mkdir(join(folder, "onnx"));
+    // transformers.js names the file after the dtype: model.onnx (fp32), model_fp16.onnx (fp16).
+    const fileName = dtype === "fp16" ? "model_fp16.onnx" : "model.onnx";
+    await symlink(resolve(modelPath), join(folder, "onnx", fileName));
+    await writeFile(join(folder, "config.json"), JSON.stringify({ model_type: "idclusters-custom-onnx" }));
+    const model = await PreTrainedModel.from_pretrained(folder, { device, dtype, local_files_only: true });
+    const session = (model as unknown as { sessions: Record<string, InferenceSession> }).sessions.model;
+    if (!session) throw new Error(`transformers.js created no session for ${modelPath}`);
+    return session;
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** Runs one inference on zeros so a provider that loads but cannot execute is caught here. */
+async function probe(session: InferenceSession, probeShape: number[] | undefined): Promise<void> {
+  const meta = session.inputMetadata[0];
+  const name = session.inputNames[0];
+  if (!name || !meta || !meta.isTensor) return;
+  const declared = meta.shape;
+  const shape = declared.map((d, i) => (typeof d === "number" && d > 0 ? d : (probeShape?.[i] ?? 1)));
+  const size = shape.reduce((a, b) => a * b, 1);
+  const tensor =
+    meta.type === "float16" ? new Tensor("float16", new Uint16Array(size), shape) : new Tensor("float32", new Float32Array(size), shape);
+  const outputs = await session.run({ [name]: tensor });
+  for (const out of Object.values(outputs)) out.dispose?.();
+}
+
+/**
+ * Opens `modelPath` on the requested device. An explicit device that fails is an error; "auto"
+ * logs each failed attempt at debug level and says which provider it kept.
+ */
+export async function loadOnnxSession(params: OnnxSessionParams): Promise<LoadedSession> {
+  if (!existsSync(params.modelPath)) throw new UsageError(`model file not found: ${params.modelPath}`);
+  const dtype = params.dtype ?? "fp32";
+  const requested = params.device ?? "auto";
+  const candidates = requested === "auto" ? AUTO_DEVICE_ORDER : [requested];
+  const failures: string[] = [];
+  for (const device of candidates) {
+    let session: InferenceSession | undefined;
+    try {
+      session = await loadOn(params.modelPath, device, dtype);
+      await probe(session, params.probeShape);
+      if (requested === "auto") log.debug(`device auto: ${params.modelPath} runs on ${device}`);
+      return { session, provider: device };
+    } catch (error) {
+      await session?.release().catch(() => undefined);
+      const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+      failures.push(`${device}: ${reason}`);
+      log.debug(`device ${device} unavailable for ${params.modelPath}: ${reason}`);
+    }
+  }
+  throw new Error(`cannot run ${params.modelPath} on ${requested}: ${failures.join("; ")}`);
+}
