@@ -1,0 +1,98 @@
+/**
+ * A small pool of worker threads that decode images (`decodeImage`) in parallel with inference.
+ * The caller bounds how many requests are in flight (the embed stage keeps a fixed look-ahead
+ * window), so memory stays bounded; the pool itself just spreads requests over its workers.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { RgbImage } from "../common/image.ts";
+import { decodeImage, ImageDecodeError, type DecodeImageParams } from "../source/decode-image.ts";
+import type { DecodeReply, DecodeRequest } from "./embed-decode-worker.ts";
+
+export interface DecodePoolParams {
+  /** Worker threads; 0 decodes on the main thread (sharp still uses libuv threads). */
+  workers?: number;
+  /** Decode options (pixel limit, strictness). */
+  options?: DecodeImageParams;
+}
+
+/** Default worker count: leave one core to the engine, use at most 4. */
+export function defaultDecodeWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+interface Pending {
+  resolve(image: RgbImage): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Workers load the TypeScript worker module through tsx: the CLI registers tsx with its module API
+ * (which worker threads do not inherit), so each worker registers it again before importing.
+ */
+function startWorker(): Worker {
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const workerModule = new URL("./embed-decode-worker.ts", import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerModule)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+export class DecodePool {
+  private readonly workers: { worker: Worker; inFlight: number; ready: Promise<void> }[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failure: Error | undefined;
+  private readonly options: DecodeImageParams;
+
+  constructor(params: DecodePoolParams = {}) {
+    this.options = params.options ?? {};
+    const count = params.workers ?? defaultDecodeWorkers();
+    for (let i = 0; i < count; i++) {
+      const worker = startWorker();
+      let markReady: () => void = () => {};
+      const ready = new Promise<void>((resolve) => (markReady = resolve));
+      const slot = { worker, inFlight: 0, ready };
+      worker.on("message", (message: DecodeReply | "ready") => {
+        if (message === "ready") return markReady();
+        slot.inFlight--;
+        const pending = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (!pending) return;
+        if (message.ok) pending.resolve({ data: message.data, width: message.width, height: message.height });
+        else pending.reject(new ImageDecodeError(message.reason));
+      });
+      worker.on("error", (error) => this.fail(error));
+      worker.on("exit", (code) => {
+        if (code !== 0) this.fail(new Error(`decode worker exited with code ${code}`));
+      });
+      this.workers.push(slot);
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+
+  /** Decodes one image; rejects with `ImageDecodeError` (bad image) or another error (pool broken). */
+  async decode(bytes: Uint8Array): Promise<RgbImage> {
+    if (this.failure) throw this.failure;
+    if (this.workers.length === 0) return decodeImage(bytes, this.options);
+    const slot = this.workers.reduce((best, s) => (s.inFlight < best.inFlight ? s : best));
+    slot.inFlight++;
+    const id = this.nextId++;
+    // The worker gets its own copy: `bytes` may be a view into a whole Parquet row group.
+    const copy = bytes.slice();
+    const request: DecodeRequest = { id, bytes: copy, options: this.options };
+    const result = new Promise<RgbImage>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    await slot.ready;
+    slot.worker.postMessage(request, [copy.buffer]);
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((s) => s.worker.terminate()));
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The embed stage: source rows -> sha256 -> cache lookup -> decode (worker threads) -> face engine in
+ * batches -> durable cache -> `embeddings.npy` + index. Decoding of the next rows runs in the pool
+ * while the engine works on the current batch, through a bounded look-ahead window (memory stays at
+ * about two batches of decoded images).
+ *
+ * Resume: every engine batch is stored in the cache before the next one starts (`EmbedCache`), and
+ * outputs are written only at the end, from the results in row order, so a run killed at any moment
+ * redoes at most one batch and a rerun writes the same bytes. Decode failures and unreadable rows
+ * are reported (warning + index status `error`) and never stop the run.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import sharp from "sharp";
+import type { RgbImage } from "../common/image.ts";
+import { log } from "../common/logger.ts";
+import { startProgress } from "../common/progress.ts";
+import type { FaceResult } from "../faces/index.ts";
+import type { DecodeImageParams } from "../source/decode-image.ts";
+import { ImageDecodeError } from "../source/decode-image.ts";
+import type { ImageSource, SourceImage } from "../source/index.ts";
+import { EmbedCache, type EmbedFingerprintParams, type EmbedRecord } from "./embed-cache.ts";
+import { DecodePool } from "./embed-decode-pool.ts";
+import { writeEmbedOutputs, type EmbedRow } from "./embed-outputs.ts";
+
+/** The part of `FaceEngine` this stage uses (tests pass a small fake). */
+export interface EmbedEngine {
+  readonly provider: string;
+  readonly embeddingDim: number;
+  process(images: readonly RgbImage[]): Promise<FaceResult[]>;
+}
+
+export interface RunEmbedParams {
+  /** Rows to embed, in source order. */
+  source: ImageSource;
+  /** Creates the engine; called only when some row is not cached (a fully cached rerun loads no model). */
+  createEngine: () => Promise<EmbedEngine>;
+  /** Root of embed caches (`<work dir>/cache/embed`). */
+  cacheRoot: string;
+  /** Model hashes and preprocessing parameters the cached results depend on. */
+  fingerprint: EmbedFingerprintParams;
+  /** Images per engine call (and per cache file). */
+  batchSize: number;
+  /** Rows without an embedding: `drop` from the .npy (release default) or `keep` as zero rows. */
+  noFace: "drop" | "keep";
+  /** Output `.npy` path. */
+  embeddingsPath: string;
+  /** Index path (`.parquet` or `.jsonl`). */
+  indexPath?: string;
+  /** Decode options (pixel limit, strictness). */
+  decode?: DecodeImageParams;
+  /** Decode worker threads (default: cores - 1, at most 4; 0 = main thread). */
+  decodeWorkers?: number;
+  /** Folder for the aligned 112x112 crops as PNG (the engine must keep crops). */
+  dumpCropsDir?: string;
+  /** Embedding width to use when every row is cached and the engine is not created. */
+  embeddingDim?: number;
+}
+
+export interface EmbedSummary {
+  rows: number;
+  ok: number;
+  noFace: number;
+  errors: number;
+  /** Rows answered from the cache. */
+  cached: number;
+  /** Rows sent through the engine in this run. */
+  computed: number;
+  /** Rows written to the .npy. */
+  embeddings: number;
+  embeddingDim: number;
+  /** Provider the engine used, or "cache" when no engine was needed. */
+  provider: string;
+  seconds: number;
+  imagesPerSecond: number;
+  embeddingsPath: string;
+  indexPath?: string;
+  /** Every bad row: file name and reason. */
+  problems: { row: number; fileName: string; reason: string }[];
+}
+
+interface Prepared {
+  image: Omit<SourceImage, "bytes">;
+  imageSha256: string | null;
+  cached?: EmbedRecord;
+  decoded?: RgbImage;
+  error?: string;
+}
+
+/** File name of a dumped crop: row number first so a listing follows row order. */
+export function cropFileName(row: number, fileName: string): string {
+  const base = (fileName.split("/").pop() ?? "image").replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_");
+  return `${String(row).padStart(6, "0")}-${base}.png`;
+}
+
+function recordOf(result: FaceResult): EmbedRecord {
+  const face = result.face;
+  return {
+    status: result.status,
+    facesFound: result.facesFound,
+    score: face ? face.score : null,
+    box: face ? [...face.box] : null,
+    landmarks: face ? face.landmarks.map(([x, y]) => [x, y] as [number, number]) : null,
+    embedding: result.status === "ok" && result.embedding ? Float32Array.from(result.embedding) : null,
+  };
+}
+
+export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
+  const started = Date.now();
+  const batchSize = Math.max(1, Math.floor(params.batchSize));
+  const cache = await EmbedCache.open({ root: params.cacheRoot, fingerprint: params.fingerprint });
+  if (cache.size > 0) log.info(`embed cache: ${cache.size} images already done (${cache.dir})`);
+  if (params.dumpCropsDir) await mkdir(params.dumpCropsDir, { recursive: true });
+  const pool = new DecodePool({ workers: params.decodeWorkers, options: params.decode });
+  const progress = startProgress({ label: "embed", total: params.source.total, unit: "images" });
+
+  const rows: EmbedRow[] = [];
+  const problems: EmbedSummary["problems"] = [];
+  let engine: EmbedEngine | undefined;
+  let cachedCount = 0;
+  let computed = 0;
+
+  const cropWanted = (row: number, fileName: string) =>
+    params.dumpCropsDir !== undefined && !existsSync(join(params.dumpCropsDir, cropFileName(row, fileName)));
+
+  const prepare = async (source: SourceImage): Promise<Prepared> => {
+    const { bytes, ...image } = source;
+    if (!bytes) return { image, imageSha256: null, error: source.problem ?? "no image bytes" };
+    const imageSha256 = createHash("sha256").update(bytes).digest("hex");
+    const cached = cache.get(imageSha256);
+    // A cached row is redone only when --dump-crops wants a crop that is not on disk yet.
+    if (cached && !cropWanted(image.row, image.fileName)) return { image, imageSha256, cached };
+    try {
+      return { image, imageSha256, decoded: await pool.decode(bytes) };
+    } catch (error) {
+      if (error instanceof ImageDecodeError) return { image, imageSha256, error: error.reason };
+      throw error;
+    }
+  };
+
+  const finish = (prepared: Prepared, record: EmbedRecord | undefined, error?: string) => {
+    const { image, imageSha256 } = prepared;
+    const status = error !== undefined ? "error" : (record?.status ?? "error");
+    const reason = error ?? (status === "no_face" ? "no face found" : null);
+    if (status !== "ok") {
+      problems.push({ row: image.row, fileName: image.fileName, reason: reason ?? "unknown" });
+      log.warn(`row ${image.row} (${image.fileName}): ${reason}`);
+    }
+    rows.push({
+      row: image.row,
+      fileName: image.fileName,
+      imageSha256,
+      status,
+      reason,
+      facesFound: record?.facesFound ?? 0,
+      score: record?.score ?? null,
+      box: record?.box ?? null,
+      landmarks: record?.landmarks ?? null,
+      embedding: record?.embedding ?? null,
+    });
+    progress.tick();
+  };
+
+  const runBatch = async (batch: Prepared[]) => {
+    if (batch.length === 0) return;
+    engine ??= await params.createEngine();
+    const results = await engine.process(batch.map((p) => p.decoded!));
+    if (results.length !== batch.length) throw new Error(`face engine returned ${results.length} results for ${batch.length} images`);
+    const records = results.map(recordOf);
+    await cache.putBatch(batch.map((p, i) => ({ imageSha256: p.imageSha256!, record: records[i]! })));
+    if (params.dumpCropsDir) {
+      await Promise.all(
+        results.map(async (result, i) => {
+          const crop = result.crop;
+          const { row, fileName } = batch[i]!.image;
+          if (!crop) return;
+          const raw = { width: crop.width, height: crop.height, channels: 3 as const };
+          await sharp(crop.data, { raw }).png().toFile(join(params.dumpCropsDir!, cropFileName(row, fileName)));
+        }),
+      );
+    }
+    computed += batch.length;
+    batch.forEach((p, i) => finish(p, records[i]));
+  };
+
+  // Rows finish out of order only inside a batch; `rows` is sorted by row at the end anyway.
+  const lookahead = batchSize * 2;
+  const iterator = params.source.images()[Symbol.asyncIterator]();
+  const window: Promise<Prepared>[] = [];
+  let exhausted = false;
+  const fill = async () => {
+    while (!exhausted && window.length < lookahead) {
+      const next = await iterator.next();
+      if (next.done) exhausted = true;
+      else window.push(prepare(next.value));
+    }
+  };
+  // Keep rejections of prepared-but-unawaited rows from surfacing as unhandled on a failure path.
+  const settleWindow = () => Promise.allSettled(window);
+
+  try {
+    let batch: Prepared[] = [];
+    await fill();
+    while (window.length > 0) {
+      const prepared = await window.shift()!;
+      await fill();
+      if (prepared.error !== undefined) finish(prepared, undefined, prepared.error);
+      else if (prepared.cached) {
+        cachedCount++;
+        finish(prepared, prepared.cached);
+      } else {
+        batch.push(prepared);
+        if (batch.length >= batchSize) {
+          await runBatch(batch);
+          batch = [];
+        }
+      }
+    }
+    await runBatch(batch);
+  } catch (error) {
+    await settleWindow();
+    throw error;
+  } finally {
+    progress.stop();
+    await pool.close();
+  }
+
+  rows.sort((a, b) => a.row - b.row);
+  const dim =
+    engine?.embeddingDim ?? rows.find((r) => r.embedding)?.embedding?.length ?? params.embeddingDim ?? 0;
+  await writeEmbedOutputs({ rows, dim, noFace: params.noFace, embeddingsPath: params.embeddingsPath, indexPath: params.indexPath });
+
+  const seconds = (Date.now() - started) / 1000;
+  const count = (status: EmbedRow["status"]) => rows.filter((r) => r.status === status).length;
+  const ok = count("ok");
+  return {
+    rows: rows.length,
+    ok,
+    noFace: count("no_face"),
+    errors: count("error"),
+    cached: cachedCount,
+    computed,
+    embeddings: params.noFace === "keep" ? rows.length : ok,
+    embeddingDim: dim,
+    provider: engine?.provider ?? "cache",
+    seconds,
+    imagesPerSecond: rows.length / Math.max(seconds, 1e-3),
+    embeddingsPath: params.embeddingsPath,
+    indexPath: params.indexPath,
+    problems,
+  };
+}

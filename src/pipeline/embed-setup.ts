@@ -1,0 +1,159 @@
+/**
+ * Turns what the user asked for (a release config, or the ad-hoc flags of `idclusters embed`) into
+ * the inputs of `runEmbed`: an image source, engine specs, the cache fingerprint and output paths.
+ * Hub locations (source snapshot, model files) are pulled into the Hub cache first.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { UsageError } from "../common/errors.ts";
+import type { ReleaseConfig } from "../config/index.ts";
+import type { DetectorSpec, DeviceChoice, RecognizerSpec } from "../faces/index.ts";
+import { pullSnapshot } from "../hub/pull-snapshot.ts";
+import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
+import { isParquetSnapshot, openImageFolder, openParquetImages, selectSplitShards } from "../source/index.ts";
+import type { ImageSource } from "../source/index.ts";
+import type { EmbedFingerprintParams } from "./embed-cache.ts";
+
+export interface EmbedPlan {
+  source: ImageSource;
+  detector: DetectorSpec;
+  recognizer: RecognizerSpec;
+  device: DeviceChoice;
+  batchSize: number;
+  noFace: "drop" | "keep";
+  maxPixels?: number;
+  embeddingsPath: string;
+  indexPath?: string;
+  cacheRoot: string;
+}
+
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw new UsageError(`cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return hash.digest("hex");
+}
+
+/** The cache fingerprint: model bytes and every parameter that changes a face result. */
+export async function fingerprintOf(plan: Pick<EmbedPlan, "detector" | "recognizer">): Promise<EmbedFingerprintParams> {
+  const { detector, recognizer } = plan;
+  return {
+    detectorSha256: await sha256OfFile(detector.modelPath),
+    recognizerSha256: await sha256OfFile(recognizer.modelPath),
+    preprocessing: {
+      detector: {
+        kind: detector.kind,
+        inputSize: detector.inputSize,
+        scoreThreshold: detector.scoreThreshold,
+        nmsThreshold: detector.nmsThreshold ?? 0.4,
+      },
+      recognizer: { mean: recognizer.mean, std: recognizer.std, dtype: recognizer.dtype ?? "fp32" },
+    },
+  };
+}
+
+/** Opens a local image source: a Parquet snapshot (has data/*.parquet) or an image folder. */
+export async function openLocalSource(params: {
+  path: string;
+  format?: "auto" | "parquet" | "imagefolder";
+  split?: string;
+  imageColumn?: string;
+  passThrough?: string[];
+}): Promise<ImageSource> {
+  const info = await stat(params.path).catch(() => undefined);
+  if (!info) throw new UsageError(`image source ${params.path} does not exist`);
+  const format = params.format ?? "auto";
+  const parquet = format === "parquet" || (format === "auto" && (info.isFile() || (await isParquetSnapshot(params.path))));
+  if (!parquet) return openImageFolder({ folder: params.path });
+  const files = info.isFile() ? [params.path] : await selectSplitShards({ snapshotDir: params.path, split: params.split ?? "train" });
+  return openParquetImages({ files, imageColumn: params.imageColumn, passThrough: params.passThrough });
+}
+
+async function modelPath(
+  location: ReleaseConfig["detector"]["location"],
+  expectedSha256: string | undefined,
+  hub: ResolveHubSettingsParams,
+): Promise<string> {
+  let path: string;
+  if (location.kind === "local") path = location.path;
+  else {
+    const settings = resolveHubSettings(hub);
+    const pulled = await pullSnapshot({
+      repo: location.repo,
+      repoType: "model",
+      revision: location.revision,
+      include: [location.file],
+      hubUrl: settings.hubUrl,
+      accessToken: settings.accessToken,
+      cacheDir: settings.cacheDir,
+    });
+    path = join(pulled.snapshotPath, location.file);
+  }
+  if (expectedSha256) {
+    const actual = await sha256OfFile(path);
+    if (actual !== expectedSha256.toLowerCase()) {
+      throw new UsageError(`model file ${path} has sha256 ${actual}, the config expects ${expectedSha256}`);
+    }
+  }
+  return path;
+}
+
+/** The plan of `idclusters embed --config <file>`: outputs and cache in the config's work dir. */
+export async function planFromConfig(config: ReleaseConfig, hub: ResolveHubSettingsParams): Promise<EmbedPlan> {
+  const { source: sourceConfig } = config;
+  let sourcePath: string;
+  if (sourceConfig.location.kind === "local") sourcePath = sourceConfig.location.path;
+  else {
+    const settings = resolveHubSettings(hub);
+    const pulled = await pullSnapshot({
+      repo: sourceConfig.location.repo,
+      revision: sourceConfig.location.revision,
+      include: sourceConfig.include ?? [`data/${sourceConfig.split}-*`],
+      exclude: sourceConfig.exclude,
+      hubUrl: settings.hubUrl,
+      accessToken: settings.accessToken,
+      cacheDir: settings.cacheDir,
+    });
+    sourcePath = pulled.snapshotPath;
+  }
+  const source = await openLocalSource({
+    path: sourcePath,
+    format: sourceConfig.format,
+    split: sourceConfig.split,
+    imageColumn: sourceConfig.imageColumn,
+    passThrough: sourceConfig.passThrough,
+  });
+  return {
+    source,
+    detector: {
+      kind: config.detector.kind,
+      modelPath: await modelPath(config.detector.location, config.detector.sha256, hub),
+      inputSize: config.detector.inputSize,
+      scoreThreshold: config.detector.scoreThreshold,
+      nmsThreshold: config.detector.nmsThreshold,
+    },
+    recognizer: {
+      modelPath: await modelPath(config.recognizer.location, config.recognizer.sha256, hub),
+      mean: config.recognizer.mean,
+      std: config.recognizer.std,
+      dtype: config.recognizer.dtype,
+    },
+    device: config.faces.device,
+    batchSize: config.faces.batchSize,
+    noFace: config.faces.noFace,
+    maxPixels: config.faces.maxPixels,
+    embeddingsPath: join(config.workDir, "embeddings.npy"),
+    indexPath: join(config.workDir, "embeddings-index.parquet"),
+    cacheRoot: join(config.workDir, "cache", "embed"),
+  };
+}
+
+/** Where the ad-hoc mode keeps its cache: `<work dir>/cache/embed`, the work dir defaulting to `<out dir>/.idclusters`. */
+export function adHocCacheRoot(out: string, workDir: string | undefined): string {
+  return join(workDir ? resolve(workDir) : join(dirname(resolve(out)), ".idclusters"), "cache", "embed");
+}
