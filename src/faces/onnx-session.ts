@@ -20,7 +20,7 @@ import type { InferenceSession } from "onnxruntime-node";
 import { Tensor } from "onnxruntime-node";
 import { PreTrainedModel, env, LogLevel } from "@huggingface/transformers";
 import { UsageError } from "../common/errors.ts";
-import { log } from "../common/logger.ts";
+import { getLogLevel, log } from "../common/logger.ts";
 import type { DeviceChoice } from "./types.ts";
 
 export type ConcreteDevice = Exclude<DeviceChoice, "auto">;
@@ -52,7 +52,9 @@ function configureTransformers(): void {
   // Local files only: nothing in this stage may reach the network.
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
-  env.logLevel = LogLevel.ERROR;
+  // ORT prints native errors for every provider "auto" probes and rejects (missing CUDA libraries,
+  // no WebGPU adapter); we report failures ourselves, so keep it quiet unless debugging.
+  env.logLevel = getLogLevel() === "debug" ? LogLevel.WARNING : LogLevel.NONE;
 }
 
 /** Loads `modelPath` on one concrete device through transformers.js. */
