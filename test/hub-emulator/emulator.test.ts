@@ -1,0 +1,518 @@
+/**
+ * The Hub emulator against the REAL @huggingface/hub client (never mocked): what the client sends
+ * must be accepted, and what the emulator answers must be what the client reads
+ * (/work/shared/docs/hub-protocol.md).
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  commit,
+  createBranch,
+  createRepo,
+  datasetInfo,
+  deleteBranch,
+  downloadFile,
+  fileDownloadInfo,
+  HubApiError,
+  listCommits,
+  listFiles,
+  modelInfo,
+  pathsInfo,
+  repoExists,
+  snapshotDownload,
+  uploadFiles,
+  whoAmI,
+} from "@huggingface/hub";
+import { startHubEmulator, type HubEmulator } from "./index.ts";
+
+const TOKEN = "hf_emulator_test_token";
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const gitSha1 = (bytes: Uint8Array) => createHash("sha1").update(`blob ${bytes.byteLength}\0`).update(bytes).digest("hex");
+/** Deterministic pseudo-random bytes (incompressible, unlike a fill). */
+function bytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+const blob = (content: Uint8Array | string) => new Blob([content]);
+/** Response JSON, loosely typed for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (res: Response): Promise<any> => res.json();
+
+async function rejectsWithStatus(promise: Promise<unknown>, status: number, message?: RegExp): Promise<HubApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof HubApiError, `expected HubApiError, got ${String(error)}`);
+    assert.equal(error.statusCode, status, error.message);
+    if (message) assert.match(error.message, message);
+    return error;
+  }
+  assert.fail(`expected a ${status} rejection`);
+}
+
+describe("hub emulator with the real @huggingface/hub client", () => {
+  let storage: string;
+  let hub: HubEmulator;
+  let creds: { hubUrl: string; accessToken: string };
+
+  before(async () => {
+    storage = await mkdtemp(join(tmpdir(), "hub-emulator-"));
+    hub = await startHubEmulator({ storage });
+    creds = { hubUrl: hub.url, accessToken: TOKEN };
+  });
+  after(async () => {
+    await hub.close();
+    await rm(storage, { recursive: true, force: true });
+  });
+
+  it("creates repos with an initial .gitattributes commit, 409 on repeat; whoAmI and repoExists", async () => {
+    const out = await createRepo({ ...creds, repo: "datasets/alice/created" });
+    assert.equal(out.repoUrl, `${hub.url}/datasets/alice/created`);
+    const commits = await hub.commits("alice/created");
+    assert.equal(commits.length, 1);
+    const files = await hub.files("alice/created", "main");
+    assert.deepEqual(Object.keys(files), [".gitattributes"]);
+    const attributes = new TextDecoder().decode(await hub.readFile("alice/created", "main", ".gitattributes"));
+    for (const pattern of ["*.parquet", "*.onnx", "*.jpg", "*.png", "*.npy"]) assert.match(attributes, new RegExp(`^\\${pattern} filter=lfs`, "m"));
+    await rejectsWithStatus(createRepo({ ...creds, repo: "datasets/alice/created" }), 409);
+    assert.equal(await repoExists({ ...creds, repo: "datasets/alice/created" }), true);
+    assert.equal(await repoExists({ ...creds, repo: "datasets/alice/missing" }), false);
+    const me = await whoAmI(creds);
+    assert.equal(me.name, "tester");
+    assert.equal(me.auth.type, "access_token");
+  });
+
+  it("commits regular and LFS files in one commit, splitting them as preupload says", async () => {
+    const repo = "datasets/alice/upload";
+    await createRepo({ ...creds, repo });
+    const parquet = bytes(3000, 1);
+    const big = bytes(10 * 1024 * 1024, 2); // >= 10 MiB: LFS whatever its name
+    const png = bytes(700, 3);
+    hub.clearRequests();
+    const out = await uploadFiles({
+      ...creds,
+      repo,
+      commitTitle: "add data",
+      files: [
+        { path: "README.md", content: blob("---\nlicense: cc-by-4.0\ntags: [faces]\n---\n# Hi\n") },
+        { path: "data/train-00000-of-00001.parquet", content: blob(parquet) },
+        { path: "notes/big.txt", content: blob(big) },
+        { path: "images/a.png", content: blob(png) },
+        { path: "meta/small.json", content: blob('{"a":1}') },
+      ],
+    });
+    assert.ok(out);
+    assert.match(out.commit.oid, /^[0-9a-f]{40}$/);
+    assert.equal(out.commit.url, `${hub.url}/datasets/alice/upload/commit/${out.commit.oid}`);
+    const files = await hub.files("alice/upload", "main");
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(files).map(([p, f]) => [p, f.lfs])),
+      { ".gitattributes": false, "README.md": false, "data/train-00000-of-00001.parquet": true, "images/a.png": true, "meta/small.json": false, "notes/big.txt": true },
+    );
+    assert.equal(files["notes/big.txt"]!.sha256, sha256(big));
+    assert.equal(files["data/train-00000-of-00001.parquet"]!.size, parquet.byteLength);
+    assert.deepEqual(await hub.readFile("alice/upload", "main", "images/a.png"), png);
+    const commits = await hub.commits("alice/upload");
+    assert.equal(commits.length, 2);
+    assert.equal(commits[0]!.title, "add data");
+    assert.equal(commits[0]!.id, out.commit.oid);
+    // Three LFS PUTs to the signed URLs, none carrying the token; one commit call.
+    const puts = hub.requests.filter((r) => r.method === "PUT");
+    assert.equal(puts.length, 3);
+    assert.ok(puts.every((r) => r.path.startsWith("/__lfs/upload/") && r.authorization === undefined && r.status === 200));
+    assert.equal(hub.requests.filter((r) => r.path.startsWith("/api/datasets/alice/upload/commit/main")).length, 1);
+    assert.ok(hub.requests.filter((r) => r.authorization).every((r) => r.authorization === "Bearer <redacted>"));
+    assert.ok(!JSON.stringify(hub.requests).includes(TOKEN));
+
+    // Same LFS content again: the batch says "already stored", so no PUT.
+    hub.clearRequests();
+    await uploadFiles({ ...creds, repo, files: [{ path: "data/copy.parquet", content: blob(parquet) }] });
+    assert.equal(hub.requests.filter((r) => r.method === "PUT").length, 0);
+    assert.equal((await hub.files("alice/upload", "main"))["data/copy.parquet"]!.lfs, true);
+  });
+
+  it("downloads whole files and byte ranges with the headers the clients read", async () => {
+    const content = bytes(5000, 4);
+    const sha = await hub.seed({ repo: "alice/dl", files: { "x.parquet": content, "r.txt": "hello world", "empty.txt": "" } });
+    const whole = await downloadFile({ ...creds, repo: "datasets/alice/dl", path: "x.parquet" });
+    assert.ok(whole);
+    assert.deepEqual(new Uint8Array(await whole.arrayBuffer()), content);
+    assert.deepEqual(new Uint8Array(await whole.slice(100, 1100).arrayBuffer()), content.subarray(100, 1100));
+    assert.equal(await downloadFile({ ...creds, repo: "datasets/alice/dl", path: "nope.bin" }), null);
+
+    const info = await fileDownloadInfo({ ...creds, repo: "datasets/alice/dl", path: "x.parquet" });
+    assert.ok(info);
+    assert.equal(info.size, 5000);
+    assert.equal(info.etag, `"${sha256(content)}"`);
+    const regularInfo = await fileDownloadInfo({ ...creds, repo: "datasets/alice/dl", path: "r.txt" });
+    assert.equal(regularInfo?.etag, `"${gitSha1(Buffer.from("hello world"))}"`);
+
+    const url = `${hub.url}/datasets/alice/dl/resolve/main/x.parquet`;
+    const tail = await fetch(url, { headers: { Range: "bytes=-10" } });
+    assert.equal(tail.status, 206);
+    assert.equal(tail.headers.get("content-range"), "bytes 4990-4999/5000");
+    assert.deepEqual(new Uint8Array(await tail.arrayBuffer()), content.subarray(4990));
+    const open = await fetch(url, { headers: { Range: "bytes=4000-" } });
+    assert.equal(open.headers.get("content-range"), "bytes 4000-4999/5000");
+    assert.equal((await open.arrayBuffer()).byteLength, 1000);
+    const bad = await fetch(url, { headers: { Range: "bytes=5000-6000" } });
+    assert.equal(bad.status, 416);
+    assert.equal(bad.headers.get("content-range"), "bytes */5000");
+    assert.ok(bad.headers.get("x-request-id"));
+    assert.match((await json(bad)).error, /Range not satisfiable/);
+
+    const head = await fetch(url, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("x-repo-commit"), sha);
+    assert.equal(head.headers.get("x-linked-etag"), `"${sha256(content)}"`);
+    assert.equal(head.headers.get("x-linked-size"), "5000");
+    assert.equal(head.headers.get("content-length"), "5000");
+    assert.equal(head.headers.get("accept-ranges"), "bytes");
+
+    const empty = await fetch(`${hub.url}/datasets/alice/dl/resolve/main/empty.txt`, { headers: { Range: "bytes=0-0" } });
+    assert.equal(empty.status, 200);
+    assert.equal(empty.headers.get("content-range"), "bytes */0");
+
+    for (const [path, code] of [
+      ["/datasets/alice/dl/resolve/main/missing.txt", "EntryNotFound"],
+      ["/datasets/alice/dl/resolve/nobranch/r.txt", "RevisionNotFound"],
+      ["/datasets/alice/nothere/resolve/main/r.txt", "RepoNotFound"],
+    ] as const) {
+      const res = await fetch(hub.url + path);
+      assert.equal(res.status, 404);
+      assert.equal(res.headers.get("x-error-code"), code);
+      assert.equal(typeof (await json(res)).error, "string");
+    }
+    // raw serves the git blob: the LFS pointer.
+    const raw = await (await fetch(`${hub.url}/datasets/alice/dl/raw/main/x.parquet`)).text();
+    assert.equal(raw, `version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(content)}\nsize 5000\n`);
+  });
+
+  it("pages tree listings through Link headers; recursive, path prefix, expand; pathsInfo", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 12; i++) files[`images/id${i % 3}/img${String(i).padStart(2, "0")}.jpg`] = `jpeg ${i}`;
+    const first = await hub.seed({ repo: "alice/tree", files, message: "images" });
+    const second = await hub.seed({ repo: "alice/tree", files: { "README.md": "# readme\n" }, message: "readme" });
+    hub.clearRequests();
+    const all = [];
+    for await (const entry of listFiles({ ...creds, repo: "datasets/alice/tree", recursive: true })) all.push(entry);
+    const treeCalls = hub.requests.filter((r) => r.path.startsWith("/api/datasets/alice/tree/tree/"));
+    assert.ok(treeCalls.length >= 4, `expected paging, got ${treeCalls.length} pages`);
+    assert.deepEqual(
+      all.filter((e) => e.type === "directory").map((e) => e.path),
+      ["images", "images/id0", "images/id1", "images/id2"],
+    );
+    assert.equal(all.filter((e) => e.type === "file").length, 14);
+    const img = all.find((e) => e.path === "images/id1/img04.jpg")!;
+    assert.equal(img.size, 6);
+    assert.equal(img.lfs?.oid, sha256(Buffer.from("jpeg 4")));
+    assert.equal(img.lfs?.size, 6);
+
+    const top = [];
+    for await (const entry of listFiles({ ...creds, repo: "datasets/alice/tree" })) top.push(entry.path);
+    assert.deepEqual(top, [".gitattributes", "README.md", "images"]);
+    const sub = [];
+    for await (const entry of listFiles({ ...creds, repo: "datasets/alice/tree", path: "images/id2", expand: true })) sub.push(entry);
+    assert.deepEqual(sub.map((e) => e.path), ["images/id2/img02.jpg", "images/id2/img05.jpg", "images/id2/img08.jpg", "images/id2/img11.jpg"]);
+    assert.ok(sub.every((e) => e.lastCommit?.id === first && e.lastCommit.title === "images"));
+
+    const infos = await pathsInfo({ ...creds, repo: "datasets/alice/tree", paths: ["README.md", "images/id0", "nope.txt"], expand: true });
+    assert.deepEqual(infos.map((i) => [i.path, i.type]), [["README.md", "file"], ["images/id0", "directory"]]);
+    assert.equal(infos[0]!.oid, gitSha1(Buffer.from("# readme\n")));
+    assert.equal(infos[0]!.lastCommit?.id, second);
+    assert.equal(infos[1]!.lastCommit?.id, first);
+
+    const commits = [];
+    for await (const c of listCommits({ ...creds, repo: "datasets/alice/tree", batchSize: 2 })) commits.push(c.title);
+    assert.deepEqual(commits, ["readme", "images", "initial commit"]);
+  });
+
+  it("datasetInfo answers sha and asked fields; cardData from the README front matter", async () => {
+    const sha = await hub.seed({ repo: "alice/info", files: { "README.md": "---\nlicense: mit\ntags:\n- faces\n---\nbody\n" } });
+    const info = await datasetInfo({ ...creds, name: "alice/info", additionalFields: ["sha"] });
+    assert.equal(info.sha, sha);
+    assert.equal(info.name, "alice/info");
+    assert.equal(info.private, false);
+    const full = await json(await fetch(`${hub.url}/api/datasets/alice/info`));
+    assert.deepEqual(full.cardData, { license: "mit", tags: ["faces"] });
+    assert.deepEqual(full.siblings, [{ rfilename: ".gitattributes" }, { rfilename: "README.md" }]);
+    assert.equal(full.sha, sha);
+    const narrow = await json(await fetch(`${hub.url}/api/datasets/alice/info/revision/main?expand=private`));
+    assert.deepEqual(Object.keys(narrow).sort(), ["_id", "id", "private"]);
+  });
+
+  it("refuses a stale parentCommit with 412 and leaves the repo unchanged; concurrent same-parent commits: one wins", async () => {
+    const base = await hub.seed({ repo: "alice/race", files: { "a.txt": "a" } });
+    const moved = await hub.seed({ repo: "alice/race", files: { "b.txt": "b" } });
+    const before = await hub.commits("alice/race");
+    await rejectsWithStatus(
+      uploadFiles({ ...creds, repo: "datasets/alice/race", parentCommit: base, files: [{ path: "c.parquet", content: blob(bytes(100, 9)) }] }),
+      412,
+    );
+    assert.deepEqual(await hub.commits("alice/race"), before);
+    assert.equal((await hub.files("alice/race", "main"))["c.parquet"], undefined);
+
+    const results = await Promise.allSettled(
+      [1, 2, 3].map((i) => uploadFiles({ ...creds, repo: "datasets/alice/race", parentCommit: moved, files: [{ path: `r${i}.txt`, content: blob(String(i)) }] })),
+    );
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    for (const r of results) if (r.status === "rejected") assert.equal((r.reason as HubApiError).statusCode, 412);
+    const after = await hub.commits("alice/race");
+    assert.equal(after.length, before.length + 1);
+    assert.deepEqual(after[0]!.parents, [moved]);
+  });
+
+  it("opens pull requests as refs/pr/N without moving the branch", async () => {
+    const head = await hub.seed({ repo: "alice/pr", files: { "a.txt": "a" } });
+    const out = await uploadFiles({ ...creds, repo: "datasets/alice/pr", isPullRequest: true, files: [{ path: "pr.txt", content: blob("from pr") }] });
+    assert.equal(out?.pullRequestUrl, `${hub.url}/datasets/alice/pr/discussions/1`);
+    assert.equal((await hub.refs("alice/pr")).branches.main, head);
+    const res = await fetch(`${hub.url}/datasets/alice/pr/resolve/${encodeURIComponent("refs/pr/1")}/pr.txt`);
+    assert.equal(await res.text(), "from pr");
+    assert.equal(res.headers.get("x-repo-commit"), out?.commit.oid);
+    const listed = [];
+    for await (const e of listFiles({ ...creds, repo: "datasets/alice/pr", revision: "refs/pr/1" })) listed.push(e.path);
+    assert.ok(listed.includes("pr.txt"));
+    const refs = await json(await fetch(`${hub.url}/api/datasets/alice/pr/refs?include_prs=1`));
+    assert.deepEqual(refs.pullRequests, [{ name: "1", ref: "refs/pr/1", targetCommit: out?.commit.oid }]);
+    // A second PR gets the next number.
+    const second = await uploadFiles({ ...creds, repo: "datasets/alice/pr", isPullRequest: true, files: [{ path: "pr2.txt", content: blob("2") }] });
+    assert.equal(second?.pullRequestUrl, `${hub.url}/datasets/alice/pr/discussions/2`);
+  });
+
+  it("manages tags through plain fetch and branches through the client", async () => {
+    const sha = await hub.seed({ repo: "alice/tags", files: { "v.txt": "one" } });
+    const post = (rev: string, body: unknown) =>
+      fetch(`${hub.url}/api/datasets/alice/tags/tag/${encodeURIComponent(rev)}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    assert.equal((await post("main", { tag: "v1.0", message: "first" })).status, 200);
+    assert.equal((await post("main", { tag: "v1.0" })).status, 409);
+    const unknown = await post("nosuchrev", { tag: "v2" });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.headers.get("x-error-code"), "RevisionNotFound");
+    assert.equal((await post("main", { tag: "v1.1" })).status, 200);
+    const anonymous = await fetch(`${hub.url}/api/datasets/alice/tags/tag/main`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ tag: "v9" }),
+    });
+    assert.equal(anonymous.status, 401);
+    await hub.seed({ repo: "alice/tags", files: { "v.txt": "two" } });
+    assert.equal(await (await fetch(`${hub.url}/datasets/alice/tags/resolve/v1.0/v.txt`)).text(), "one");
+    const refs = await json(await fetch(`${hub.url}/api/datasets/alice/tags/refs`));
+    assert.deepEqual(refs.tags.map((t: { name: string; targetCommit: string }) => [t.name, t.targetCommit]), [["v1.0", sha], ["v1.1", sha]]);
+    assert.deepEqual(refs.converts, []);
+    const del = await fetch(`${hub.url}/api/datasets/alice/tags/tag/v1.0`, { method: "DELETE", headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(del.status, 200);
+    assert.deepEqual(Object.keys((await hub.refs("alice/tags")).tags), ["v1.1"]);
+
+    await createBranch({ ...creds, repo: "datasets/alice/tags", branch: "release/v1", revision: "v1.1" });
+    await rejectsWithStatus(createBranch({ ...creds, repo: "datasets/alice/tags", branch: "release/v1" }), 409);
+    assert.equal((await hub.refs("alice/tags")).branches["release/v1"], sha);
+    // A branch with a slash works on tree (unencoded) and resolve (encoded).
+    const listed = [];
+    for await (const e of listFiles({ ...creds, repo: "datasets/alice/tags", revision: "release/v1" })) listed.push(e.path);
+    assert.deepEqual(listed, [".gitattributes", "v.txt"]);
+    await uploadFiles({ ...creds, repo: "datasets/alice/tags", branch: "release/v1", files: [{ path: "w.txt", content: blob("w") }] });
+    assert.equal(await (await fetch(`${hub.url}/datasets/alice/tags/resolve/release%2Fv1/w.txt`)).text(), "w");
+    await deleteBranch({ ...creds, repo: "datasets/alice/tags", branch: "release/v1" });
+    assert.equal((await hub.refs("alice/tags")).branches["release/v1"], undefined);
+  });
+
+  it("hides private repos from requests without a valid token", async () => {
+    await createRepo({ ...creds, repo: "datasets/alice/secret", private: true });
+    await uploadFiles({ ...creds, repo: "datasets/alice/secret", files: [{ path: "s.txt", content: blob("s") }] });
+    assert.equal(await repoExists({ hubUrl: hub.url, repo: "datasets/alice/secret" }), false);
+    const anonymous = await fetch(`${hub.url}/datasets/alice/secret/resolve/main/s.txt`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers.get("x-error-code"), "RepoNotFound");
+    await rejectsWithStatus(datasetInfo({ hubUrl: hub.url, name: "alice/secret" }), 401);
+    const file = await downloadFile({ ...creds, repo: "datasets/alice/secret", path: "s.txt" });
+    assert.equal(await file?.text(), "s");
+    const info = await datasetInfo({ ...creds, name: "alice/secret" });
+    assert.equal(info.private, true);
+  });
+
+  it("enforces auth, content types, the header line and uploaded LFS objects on writes", async () => {
+    await hub.seed({ repo: "alice/strict", files: { "a.txt": "a" } });
+    const commitUrl = `${hub.url}/api/datasets/alice/strict/commit/main`;
+    const header = JSON.stringify({ key: "header", value: { summary: "s" } });
+    const send = (body: string, headers: Record<string, string>) => fetch(commitUrl, { method: "POST", headers, body });
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const noAuth = await send(header, { "Content-Type": "application/x-ndjson" });
+    assert.equal(noAuth.status, 401);
+    assert.deepEqual(await noAuth.json(), { error: "Invalid credentials in Authorization header" });
+    assert.equal((await send(header, { ...auth, "Content-Type": "application/json" })).status, 415);
+    const noHeader = await send(JSON.stringify({ key: "file", value: { path: "x.txt", content: "eA==", encoding: "base64" } }), { ...auth, "Content-Type": "application/x-ndjson" });
+    assert.equal(noHeader.status, 400);
+    const lfs = JSON.stringify({ key: "lfsFile", value: { path: "x.parquet", algo: "sha256", oid: "a".repeat(64), size: 3 } });
+    const unknownLfs = await send(`${header}\n${lfs}`, { ...auth, "Content-Type": "application/x-ndjson" });
+    assert.equal(unknownLfs.status, 422);
+    assert.match((await json(unknownLfs)).error, /never uploaded/);
+    const regularParquet = JSON.stringify({ key: "file", value: { path: "y.parquet", content: "eA==", encoding: "base64" } });
+    assert.equal((await send(`${header}\n${regularParquet}`, { ...auth, "Content-Type": "application/x-ndjson" })).status, 400);
+    const evil = JSON.stringify({ key: "file", value: { path: "../x.txt", content: "eA==", encoding: "base64" } });
+    assert.equal((await send(`${header}\n${evil}`, { ...auth, "Content-Type": "application/x-ndjson" })).status, 400);
+    assert.equal((await hub.commits("alice/strict")).length, 2);
+
+    const batch = await fetch(`${hub.url}/datasets/alice/strict.git/info/lfs/objects/batch`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(batch.status, 415);
+    const unknownRoute = await fetch(`${hub.url}/api/nothing/here`);
+    assert.equal(unknownRoute.status, 404);
+    assert.equal(typeof (await json(unknownRoute)).error, "string");
+
+    // An upload whose bytes do not match the announced oid is refused and the object stays absent.
+    const content = bytes(64, 5);
+    const oid = sha256(content);
+    const batchOk = await fetch(`${hub.url}/datasets/alice/strict.git/info/lfs/objects/batch`, {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/vnd.git-lfs+json" },
+      body: JSON.stringify({ operation: "upload", transfers: ["basic", "multipart", "xet"], hash_algo: "sha_256", objects: [{ oid, size: 64 }] }),
+    });
+    const batchJson = await json(batchOk);
+    assert.equal(batchJson.transfer, "basic");
+    assert.equal(batchOk.headers.get("content-type"), "application/vnd.git-lfs+json");
+    const href: string = batchJson.objects[0].actions.upload.href;
+    assert.ok(href.startsWith(`${hub.url}/__lfs/upload/`));
+    assert.equal((await fetch(href, { method: "PUT", body: bytes(64, 6) })).status, 400);
+    assert.equal((await fetch(href.replace(/sig=\w+/, "sig=00"), { method: "PUT", body: content })).status, 403);
+    assert.equal((await fetch(href, { method: "PUT", body: content })).status, 200);
+    const lfsOk = JSON.stringify({ key: "lfsFile", value: { path: "z.bin", algo: "sha256", oid, size: 64 } });
+    const landed = await send(`${header}\n${lfsOk}`, { ...auth, "Content-Type": "application/x-ndjson" });
+    assert.equal(landed.status, 200);
+    assert.deepEqual(await hub.readFile("alice/strict", "main", "z.bin"), content);
+  });
+
+  it("only accepts the configured tokens when `tokens` is set", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hub-emulator-tokens-"));
+    const strict = await startHubEmulator({ storage: dir, tokens: { hf_good: "bob" } });
+    try {
+      await rejectsWithStatus(whoAmI({ hubUrl: strict.url, accessToken: "hf_bad" }), 401, /Invalid credentials in Authorization header/);
+      assert.equal((await whoAmI({ hubUrl: strict.url, accessToken: "hf_good" })).name, "bob");
+      await createRepo({ hubUrl: strict.url, accessToken: "hf_good", repo: "datasets/bob/x" });
+      assert.deepEqual(Object.keys(await strict.refs("bob/x")).sort(), ["branches", "tags"]);
+    } finally {
+      await strict.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("injects 429 with Retry-After, 503, dropped connections and mid-body drops", async () => {
+    const content = bytes(100_000, 7);
+    await hub.seed({ repo: "alice/faults", files: { "f.parquet": content } });
+    const url = `${hub.url}/datasets/alice/faults/resolve/main/f.parquet`;
+    hub.clearRequests();
+    hub.setFaults({ rate: 1, kinds: ["429"], retryAfterSeconds: 0.05, maxFaults: 1 });
+    const limited = await fetch(url);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get("retry-after"), "0.05");
+    assert.ok(limited.headers.get("x-request-id"));
+    assert.equal(typeof (await json(limited)).error, "string");
+    assert.equal((await fetch(url)).status, 200, "maxFaults: 1 lets the next request through");
+
+    hub.setFaults({ rate: 1, kinds: ["503"], match: /^GET \/api\// });
+    assert.equal((await fetch(url)).status, 200, "match limits faults to API routes");
+    await rejectsWithStatus(datasetInfo({ ...creds, name: "alice/faults" }), 503);
+
+    hub.setFaults({ rate: 1, kinds: ["drop"], match: /resolve\// });
+    const cut = await fetch(url);
+    assert.equal(cut.status, 200);
+    const reader = cut.body!.getReader();
+    let received = 0;
+    await assert.rejects(async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        received += value.byteLength;
+      }
+    });
+    assert.ok(received > 0 && received < content.byteLength, `received ${received} of ${content.byteLength}`);
+    hub.setFaults({ rate: 1, kinds: ["drop"], match: /^GET \/api\// });
+    await assert.rejects(fetch(`${hub.url}/api/datasets/alice/faults`));
+    hub.setFaults(null);
+    const logged = hub.requests.map((r) => r.fault ?? "-");
+    assert.deepEqual(logged, ["429", "-", "-", "503", "drop", "drop"]);
+    assert.equal(hub.requests.at(-1)!.status, 0);
+
+    // Deterministic: the same plan and seed fault the same requests.
+    const pattern = async () => {
+      hub.setFaults({ rate: 0.5, kinds: ["500", "429"], seed: 42 });
+      const statuses = [];
+      for (let i = 0; i < 8; i++) statuses.push((await fetch(`${hub.url}/api/datasets/alice/faults`)).status);
+      return statuses;
+    };
+    const first = await pattern();
+    assert.deepEqual(await pattern(), first);
+    assert.ok(first.includes(200) && first.some((s) => s !== 200), first.join(","));
+    hub.setFaults(null);
+  });
+
+  it("snapshotDownload fills a Python-layout cache; tampered listings reach the client", async () => {
+    const parquet = bytes(2048, 8);
+    const sha = await hub.seed({ repo: "alice/snap", files: { "data/x.parquet": parquet, "README.md": "# snap\n", "a/b/c.txt": "deep" } });
+    const cacheDir = await mkdtemp(join(tmpdir(), "hub-emulator-cache-"));
+    try {
+      const folder = await snapshotDownload({ ...creds, repo: "datasets/alice/snap", cacheDir });
+      assert.equal(folder, join(cacheDir, "datasets--alice--snap", "snapshots", sha));
+      assert.deepEqual(new Uint8Array(await readFile(join(folder, "data/x.parquet"))), parquet);
+      assert.equal(await readFile(join(folder, "a/b/c.txt"), "utf8"), "deep");
+      assert.equal(await readlink(join(folder, "data/x.parquet")), `../../../blobs/${sha256(parquet)}`);
+      assert.equal(await readFile(join(cacheDir, "datasets--alice--snap", "refs", "main"), "utf8"), sha);
+
+      hub.setListingTamper((entries) => [...entries, { type: "file", oid: "0".repeat(40), size: 1, path: "../escape.txt" }]);
+      await assert.rejects(snapshotDownload({ ...creds, repo: "datasets/alice/snap", cacheDir }), /cannot contain a "\.\." path segment/);
+    } finally {
+      hub.setListingTamper(null);
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it("serves model repos without the datasets/ prefix", async () => {
+    await createRepo({ ...creds, repo: "alice/model" });
+    const onnx = bytes(4096, 10);
+    const out = await commit({
+      ...creds,
+      repo: "alice/model",
+      title: "weights",
+      operations: [{ operation: "addOrUpdate", path: "model.onnx", content: blob(onnx) }],
+    });
+    assert.equal((await hub.files("alice/model", "main", "model"))["model.onnx"]?.lfs, true);
+    const info = await modelInfo({ ...creds, name: "alice/model", additionalFields: ["sha"] });
+    assert.equal(info.sha, out?.commit.oid);
+    const file = await downloadFile({ ...creds, repo: "alice/model", path: "model.onnx" });
+    assert.deepEqual(new Uint8Array(await file!.arrayBuffer()), onnx);
+  });
+
+  it("keeps its state across a restart on the same storage", async () => {
+    const sha = await hub.seed({ repo: "alice/persist", files: { "p.parquet": bytes(500, 11) }, tag: "v1" });
+    await hub.close();
+    hub = await startHubEmulator({ storage });
+    creds = { hubUrl: hub.url, accessToken: TOKEN };
+    assert.deepEqual(await hub.refs("alice/persist"), { branches: { main: sha }, tags: { v1: sha } });
+    const file = await downloadFile({ ...creds, repo: "datasets/alice/persist", path: "p.parquet", revision: "v1" });
+    assert.deepEqual(new Uint8Array(await file!.arrayBuffer()), bytes(500, 11));
+    await rejectsWithStatus(createRepo({ ...creds, repo: "datasets/alice/persist" }), 409);
+    // Earlier repos too, with their LFS objects still known to the batch API.
+    hub.clearRequests();
+    await uploadFiles({ ...creds, repo: "datasets/alice/persist", files: [{ path: "again.parquet", content: blob(bytes(500, 11)) }] });
+    assert.equal(hub.requests.filter((r) => r.method === "PUT").length, 0);
+  });
+});
