@@ -3,7 +3,6 @@
  * layout) and prints the snapshot folder.
  */
 import type { Argv, CommandModule } from "yargs";
-import { pullSnapshot } from "../../hub/pull-snapshot.ts";
 import { resolveHubSettings } from "../../hub/hub-settings.ts";
 import type { HubRepoType } from "../../hub/repo-designation.ts";
 import type { GlobalArgs } from "../global-options.ts";
@@ -31,6 +30,8 @@ export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
       .option("concurrency", { type: "number", default: 8, describe: "files downloaded at once" })
       .example("$0 pull --repo jxie/celeba-hq --revision 7ecc6a4... --include 'data/**'", "fetch the source shards") as unknown as Argv<PullArgs>,
   handler: async (args) => {
+    // Loaded on use: the Hub client is a large import every other command would pay for.
+    const { pullSnapshot } = await import("../../hub/pull-snapshot.ts");
     const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
     const result = await pullSnapshot({
       repo: args.repo,

@@ -4,7 +4,6 @@
  */
 import type { Argv, CommandModule } from "yargs";
 import { resolveHubSettings } from "../../hub/hub-settings.ts";
-import { pushFolder } from "../../hub/push-folder.ts";
 import type { HubRepoType } from "../../hub/repo-designation.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
@@ -41,6 +40,8 @@ export const pushCommand: CommandModule<GlobalArgs, PushArgs> = {
       .option("branch", { type: "string", default: "main", describe: "branch to commit to" })
       .example("$0 push --repo me/faces --folder out/release --delete 'data/**' --tag v1", "publish a release") as unknown as Argv<PushArgs>,
   handler: async (args) => {
+    // Loaded on use: the Hub client is a large import every other command would pay for.
+    const { pushFolder } = await import("../../hub/push-folder.ts");
     const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
     const result = await pushFolder({
       repo: args.repo,
