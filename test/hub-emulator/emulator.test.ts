@@ -4,10 +4,12 @@
  * (/work/shared/docs/hub-protocol.md).
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import {
   commit,
@@ -248,6 +250,8 @@ describe("hub emulator with the real @huggingface/hub client", () => {
     assert.deepEqual(full.cardData, { license: "mit", tags: ["faces"] });
     assert.deepEqual(full.siblings, [{ rfilename: ".gitattributes" }, { rfilename: "README.md" }]);
     assert.equal(full.sha, sha);
+    const withBlobs = await json(await fetch(`${hub.url}/api/datasets/alice/info/revision/${sha}?blobs=True`));
+    assert.equal(withBlobs.siblings[1].blobId, gitSha1(Buffer.from("---\nlicense: mit\ntags:\n- faces\n---\nbody\n")));
     const narrow = await json(await fetch(`${hub.url}/api/datasets/alice/info/revision/main?expand=private`));
     assert.deepEqual(Object.keys(narrow).sort(), ["_id", "id", "private"]);
   });
@@ -375,6 +379,9 @@ describe("hub emulator with the real @huggingface/hub client", () => {
       body: "{}",
     });
     assert.equal(batch.status, 415);
+    // A trailing slash on hubUrl gives "//api/...": no route may match it by accident.
+    const doubled = await fetch(`${hub.url}//api/datasets/alice/strict/revision/main`);
+    assert.equal(doubled.status, 404);
     const unknownRoute = await fetch(`${hub.url}/api/nothing/here`);
     assert.equal(unknownRoute.status, 404);
     assert.equal(typeof (await json(unknownRoute)).error, "string");
@@ -445,12 +452,24 @@ describe("hub emulator with the real @huggingface/hub client", () => {
       }
     });
     assert.ok(received > 0 && received < content.byteLength, `received ${received} of ${content.byteLength}`);
+    // What a resuming client does next: ask for the rest with a Range (this time faults are off).
+    hub.setFaults(null);
+    const restResponse = await fetch(url, { headers: { Range: `bytes=${received}-` } });
+    assert.equal(restResponse.status, 206);
+    assert.equal(received + (await restResponse.arrayBuffer()).byteLength, content.byteLength);
     hub.setFaults({ rate: 1, kinds: ["drop"], match: /^GET \/api\// });
     await assert.rejects(fetch(`${hub.url}/api/datasets/alice/faults`));
     hub.setFaults(null);
     const logged = hub.requests.map((r) => r.fault ?? "-");
-    assert.deepEqual(logged, ["429", "-", "-", "503", "drop", "drop"]);
-    assert.equal(hub.requests.at(-1)!.status, 0);
+    assert.deepEqual(logged, ["429", "-", "-", "503", "drop", "-", "drop"]);
+    assert.equal(hub.requests[5]!.range, `bytes=${received}-`);
+    assert.equal(hub.requests[4]!.status, 200, "a mid-body drop happens after the headers");
+    assert.equal(hub.requests.at(-1)!.status, 0, "other drops happen before any answer");
+
+    hub.setFaults({ rate: 1, kinds: ["slow"], slowMs: 20 });
+    assert.equal((await fetch(url)).status, 200);
+    assert.equal(hub.requests.at(-1)!.fault, "slow");
+    hub.setFaults(null);
 
     // Deterministic: the same plan and seed fault the same requests.
     const pattern = async () => {
@@ -514,5 +533,36 @@ describe("hub emulator with the real @huggingface/hub client", () => {
     hub.clearRequests();
     await uploadFiles({ ...creds, repo: "datasets/alice/persist", files: [{ path: "again.parquet", content: blob(bytes(500, 11)) }] });
     assert.equal(hub.requests.filter((r) => r.method === "PUT").length, 0);
+  });
+});
+
+describe("npm run hub:emulator (test/hub-emulator/cli.ts)", () => {
+  it("prints its URL, serves, and stops on SIGTERM", async () => {
+    const storage = await mkdtemp(join(tmpdir(), "hub-emulator-cli-"));
+    const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", "test/hub-emulator/cli.ts", "--port", "0", "--storage", storage, "--token", "hf_cli:carol"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString("utf8");
+          if (out.includes("\n")) resolve(out.split("\n")[0]!);
+        });
+        child.once("exit", (code) => reject(new Error(`cli exited early with ${code}`)));
+      });
+      const url = /^Hub emulator listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line)?.[1];
+      assert.ok(url, line);
+      assert.equal((await whoAmI({ hubUrl: url, accessToken: "hf_cli" })).name, "carol");
+      await rejectsWithStatus(whoAmI({ hubUrl: url, accessToken: "hf_other" }), 401);
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      assert.equal(await exited, 0);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await rm(storage, { recursive: true, force: true });
+    }
   });
 });

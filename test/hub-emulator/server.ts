@@ -179,7 +179,7 @@ export class EmulatorServer {
 
   private async route(ctx: Ctx): Promise<void> {
     const method = ctx.req.method ?? "GET";
-    const url = new URL(ctx.req.url ?? "/", "http://emulator.invalid");
+    const url = splitUrl(ctx.req.url ?? "/");
     const raw = url.pathname.split("/").slice(1);
     let seg: string[];
     try {
@@ -263,6 +263,7 @@ export class EmulatorServer {
     const commitId = await this.store.requireRev(repo.type, repo.name, rev);
     const commit = await this.store.getCommit(repo.type, repo.name, commitId);
     const cardData = await this.cardData(repo, commit);
+    const blobs = ["1", "true", "True"].includes(q.get("blobs") ?? "");
     const full: Record<string, unknown> = {
       _id: meta._id,
       id: meta.name,
@@ -277,7 +278,19 @@ export class EmulatorServer {
       downloadsAllTime: 0,
       likes: 0,
       tags: Array.isArray(cardData?.tags) ? cardData.tags : [],
-      siblings: Object.keys(commit.files).sort().map((rfilename) => ({ rfilename })),
+      // Python's repo_info(files_metadata=True) asks `blobs=True` for sizes and LFS info per sibling.
+      siblings: Object.keys(commit.files)
+        .sort()
+        .map((rfilename) => {
+          if (!blobs) return { rfilename };
+          const f = commit.files[rfilename]!;
+          return {
+            rfilename,
+            blobId: f.oid,
+            size: f.size,
+            ...(f.lfs ? { lfs: { sha256: f.sha256, size: f.size, pointerSize: Buffer.byteLength(lfsPointer(f.sha256, f.size)) } } : {}),
+          };
+        }),
       usedStorage: Object.values(commit.files).reduce((sum, f) => sum + f.size, 0),
       ...(cardData ? { cardData } : {}),
       ...(repo.type === "model" ? { modelId: meta.name, library_name: cardData?.library_name, pipeline_tag: cardData?.pipeline_tag } : {}),
@@ -313,7 +326,7 @@ export class EmulatorServer {
     throw revisionNotFound(segments[0] ?? "");
   }
 
-  private async tree(ctx: Ctx, repo: RepoRef, rawSegments: string[], url: URL): Promise<void> {
+  private async tree(ctx: Ctx, repo: RepoRef, rawSegments: string[], url: RequestUrl): Promise<void> {
     await this.readableRepo(ctx, repo);
     const q = url.searchParams;
     let { commitId, rest } = await this.resolveLongestPrefix(repo, rawSegments);
@@ -359,9 +372,9 @@ export class EmulatorServer {
     if (this.listingTamper) entries = this.listingTamper(entries);
     const headers: Record<string, string> = {};
     if (offset + pageSize < all.length) {
-      const next = new URL(url.pathname + url.search, ctx.base);
-      next.searchParams.set("cursor", encodeCursor(commit.id, offset + pageSize));
-      headers["Link"] = `<${next.href}>; rel="next"`;
+      const search = new URLSearchParams(url.searchParams);
+      search.set("cursor", encodeCursor(commit.id, offset + pageSize));
+      headers["Link"] = `<${ctx.base}${url.pathname}?${search}>; rel="next"`;
     }
     this.sendJson(ctx, 200, entries, headers);
   }
@@ -418,7 +431,7 @@ export class EmulatorServer {
     this.sendJson(ctx, 200, entries);
   }
 
-  private async listCommits(ctx: Ctx, repo: RepoRef, rawSegments: string[], url: URL): Promise<void> {
+  private async listCommits(ctx: Ctx, repo: RepoRef, rawSegments: string[], url: RequestUrl): Promise<void> {
     await this.readableRepo(ctx, repo);
     const { commitId, rest } = await this.resolveLongestPrefix(repo, rawSegments);
     if (rest.some((s) => s !== "")) throw revisionNotFound(rawSegments.map((s) => decodeURIComponent(s)).join("/"));
@@ -431,9 +444,9 @@ export class EmulatorServer {
     const slice = all.slice(page * limit, (page + 1) * limit);
     const headers: Record<string, string> = { "X-Total-Count": String(all.length) };
     if ((page + 1) * limit < all.length) {
-      const next = new URL(url.pathname + url.search, ctx.base);
-      next.searchParams.set("p", String(page + 1));
-      headers["Link"] = `<${next.href}>; rel="next"`;
+      const search = new URLSearchParams(url.searchParams);
+      search.set("p", String(page + 1));
+      headers["Link"] = `<${ctx.base}${url.pathname}?${search}>; rel="next"`;
     }
     this.sendJson(
       ctx,
@@ -677,7 +690,7 @@ export class EmulatorServer {
     if (body.transfers !== undefined && (!Array.isArray(body.transfers) || !body.transfers.includes("basic"))) {
       throw new HttpError(422, `The emulator speaks only the "basic" transfer; asked for ${JSON.stringify(body.transfers)}`);
     }
-    if (body.hash_algo !== undefined && body.hash_algo !== "sha_256") throw new HttpError(422, `Unsupported hash_algo ${JSON.stringify(body.hash_algo)}`);
+    if (body.hash_algo !== undefined && body.hash_algo !== "sha_256" && body.hash_algo !== "sha256") throw new HttpError(422, `Unsupported hash_algo ${JSON.stringify(body.hash_algo)}`);
     if (!Array.isArray(body.objects)) throw new HttpError(422, `"objects" must be an array`);
     const secret = this.options.secret;
     const key = this.store.repoKey(repo.type, repo.name);
@@ -834,6 +847,24 @@ export class EmulatorServer {
 }
 
 // ---- helpers ----
+
+interface RequestUrl {
+  /** Raw (still percent-encoded) path. */
+  pathname: string;
+  searchParams: URLSearchParams;
+}
+
+/**
+ * Splits the request target by hand: `new URL("//api/...", base)` would read "api" as a host,
+ * and a client with a trailing slash on hubUrl must get a 404, not a lucky match.
+ */
+function splitUrl(target: string): RequestUrl {
+  const q = target.indexOf("?");
+  return {
+    pathname: q === -1 ? target : target.slice(0, q),
+    searchParams: new URLSearchParams(q === -1 ? "" : target.slice(q + 1)),
+  };
+}
 
 function invalidCredentials(): HttpError {
   return new HttpError(401, "Invalid credentials in Authorization header");
