@@ -6,13 +6,14 @@
  * `snapshotDownload`, this one filters with globs, downloads in parallel, resumes partial files,
  * verifies every hash and retries transient failures.
  */
-import { lstat, mkdir, readlink, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { datasetInfo, listFiles, modelInfo } from "@huggingface/hub";
 import type { ListFileEntry } from "@huggingface/hub";
 import pLimit from "p-limit";
 import picomatch from "picomatch";
-import { RuntimeError } from "../common/errors.ts";
+import { RuntimeError, UsageError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
 import { downloadBlob } from "./download-blob.ts";
@@ -21,7 +22,7 @@ import { toHubFailure } from "./hub-failure.ts";
 import { cacheFolderName, parseHubRepo, webRoutePrefix } from "./repo-designation.ts";
 import type { HubRepo, HubRepoType } from "./repo-designation.ts";
 import { createRetryingFetch } from "./retrying-fetch.ts";
-import { assertSafeRepoPath } from "./safe-repo-path.ts";
+import { assertSafeRepoPath, unsafeRepoPathReason } from "./safe-repo-path.ts";
 import type { RetryPolicy } from "./with-retries.ts";
 
 export interface PullSnapshotParams {
@@ -70,6 +71,21 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
   const retryingFetch = createRetryingFetch({ fetch: params.fetch, policy: params.retryPolicy });
   const client = { hubUrl: params.hubUrl, fetch: retryingFetch, ...(params.accessToken && { accessToken: params.accessToken }) };
 
+  if (unsafeRepoPathReason(revision)) throw new UsageError(`--revision: "${revision}" is not a valid revision`);
+  const repoDir = join(params.cacheDir, cacheFolderName(repo));
+  const blobsDir = join(repoDir, "blobs");
+  const markerKey = patternKey(params.include, params.exclude);
+
+  // A commit SHA names immutable content: when an earlier pull of this commit with these filters
+  // completed and its files are still in place, no request is needed at all (works offline).
+  if (COMMIT_SHA.test(revision)) {
+    const files = await completeSnapshotFiles(repoDir, revision, markerKey);
+    if (files !== undefined) {
+      log.info(`${where} is complete in the cache: ${files} files`);
+      return { snapshotPath: join(repoDir, "snapshots", revision), commit: revision, files, downloaded: 0, bytes: 0 };
+    }
+  }
+
   let commit: string;
   let entries: ListFileEntry[];
   try {
@@ -93,8 +109,6 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
   }
   const selected = entries.filter(matcher(params.include, params.exclude));
 
-  const repoDir = join(params.cacheDir, cacheFolderName(repo));
-  const blobsDir = join(repoDir, "blobs");
   const snapshotPath = join(repoDir, "snapshots", commit);
   await mkdir(blobsDir, { recursive: true });
   await mkdir(snapshotPath, { recursive: true });
@@ -126,6 +140,7 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
     limit.clearQueue();
     progress.stop();
   }
+  await writeCompleteMarker(repoDir, commit, markerKey, selected);
   log.info(`pulled ${where} (${commit.slice(0, 8)}): ${selected.length} files, ${downloaded} downloaded`);
   return { snapshotPath, commit, files: selected.length, downloaded, bytes };
 
@@ -192,6 +207,56 @@ async function resolveCommit(
     throw new RuntimeError(`the Hub gave no commit SHA for ${repo.name}@${revision}`);
   }
   return info.sha;
+}
+
+/**
+ * Completeness markers live in `<repo folder>/.idclusters/`: the Python client's cache scan reads
+ * only `refs/`, `snapshots/` and `blobs/` of a repo folder, so the layout stays interchangeable.
+ */
+function markerPath(repoDir: string, commit: string, key: string): string {
+  return join(repoDir, ".idclusters", `complete-${commit}-${key}.json`);
+}
+
+interface MarkerFile {
+  path: string;
+  blob: string;
+  size: number;
+}
+
+function patternKey(include: string[] | undefined, exclude: string[] | undefined): string {
+  const canonical = JSON.stringify({ include: [...(include ?? [])].sort(), exclude: [...(exclude ?? [])].sort() });
+  return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
+}
+
+async function writeCompleteMarker(repoDir: string, commit: string, key: string, entries: ListFileEntry[]): Promise<void> {
+  const files: MarkerFile[] = entries.map((entry) => ({
+    path: entry.path,
+    blob: entry.lfs?.oid ?? entry.oid ?? "",
+    size: entry.lfs?.size ?? entry.size,
+  }));
+  const path = markerPath(repoDir, commit, key);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(`${path}.tmp`, JSON.stringify({ commit, files }));
+  await rename(`${path}.tmp`, path);
+}
+
+/** Number of files when the marker exists and every file is still linked to a blob of the right size. */
+async function completeSnapshotFiles(repoDir: string, commit: string, key: string): Promise<number | undefined> {
+  let files: MarkerFile[];
+  try {
+    files = (JSON.parse(await readFile(markerPath(repoDir, commit, key), "utf8")) as { files: MarkerFile[] }).files;
+  } catch {
+    return undefined;
+  }
+  const snapshotPath = join(repoDir, "snapshots", commit);
+  for (const file of files) {
+    if (unsafeRepoPathReason(file.path) || !ETAG.test(file.blob)) return undefined;
+    const linkPath = join(snapshotPath, ...file.path.split("/"));
+    const blobPath = join(repoDir, "blobs", file.blob);
+    if ((await linkTarget(linkPath)) !== relative(dirname(linkPath), blobPath)) return undefined;
+    if ((await sizeOrUndefined(blobPath)) !== file.size) return undefined;
+  }
+  return files.length;
 }
 
 function matcher(include: string[] | undefined, exclude: string[] | undefined): (entry: ListFileEntry) => boolean {

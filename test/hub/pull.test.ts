@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeError, UsageError } from "../../src/common/errors.ts";
 import { gitBlobSha1 } from "../../src/hub/file-hashes.ts";
@@ -51,15 +51,31 @@ test("pull at a tag and at the sha give the same Python-layout snapshot; a secon
     assert.ok(readdirSync(join(repoDir, "blobs")).every((name) => !name.endsWith(".incomplete")));
 
     hub.clearRequests();
-    const bySha = (await captureLogs(() => pullSnapshot({ ...params, revision: commit }))).value!;
-    assert.deepEqual(bySha, { ...byTag, downloaded: 0, bytes: 0 });
     const again = (await captureLogs(() => pullSnapshot({ ...params, revision: "v1" }))).value!;
-    assert.equal(again.downloaded, 0);
+    assert.deepEqual(again, { ...byTag, downloaded: 0, bytes: 0 });
     assert.deepEqual(
       hub.requests.filter((r) => r.path.includes("/resolve/")),
       [],
       "a second pull of the same commit makes no download request",
     );
+    hub.clearRequests();
+    const bySha = (await captureLogs(() => pullSnapshot({ ...params, revision: commit }))).value!;
+    assert.deepEqual(bySha, { ...byTag, downloaded: 0, bytes: 0 });
+    assert.deepEqual(hub.requests, [], "a completed commit pulled by its sha needs no request at all");
+
+    // A snapshot link removed by hand invalidates the completeness marker: the listing is read
+    // again and the link restored from the blob still in the cache.
+    rmSync(join(byTag.snapshotPath, "images/a.jpg"));
+    const repaired = (await captureLogs(() => pullSnapshot({ ...params, revision: commit }))).value!;
+    assert.equal(repaired.downloaded, 0);
+    assert.ok(hub.requests.some((r) => r.path.includes("/tree/")));
+    assert.ok(lstatSync(join(byTag.snapshotPath, "images/a.jpg")).isSymbolicLink());
+    // And a blob removed by hand is downloaded again.
+    const infoA = remote["images/a.jpg"]!;
+    rmSync(join(repoDir, "blobs", infoA.lfs ? infoA.sha256 : gitBlobSha1(files["images/a.jpg"] as Uint8Array)));
+    const refetched = (await captureLogs(() => pullSnapshot({ ...params, revision: commit }))).value!;
+    assert.equal(refetched.downloaded, 1);
+    assert.deepEqual(new Uint8Array(readFileSync(join(byTag.snapshotPath, "images/a.jpg"))), files["images/a.jpg"]);
   } finally {
     await hub.close();
   }
@@ -163,6 +179,22 @@ test("an unknown repo or revision is a usage error naming it", async () => {
     const missingRev = await captureLogs(() => pullSnapshot({ ...params, revision: "v9" }));
     assert.ok(missingRev.error instanceof UsageError);
     assert.match(missingRev.error.message, /ns\/source@v9/);
+  } finally {
+    await hub.close();
+  }
+});
+
+test("model repos resolve without a type prefix and cache under models--ns--name", async () => {
+  const { hub, dir } = await startEmulator();
+  try {
+    const commit = await hub.seed({ repo: "acme/detector", type: "model", files: { "model.onnx": bytes(40_000, 9) } });
+    const { value, error } = await captureLogs(() =>
+      pullSnapshot({ repo: "acme/detector", repoType: "model", hubUrl: hub.url, cacheDir: join(dir, "cache"), retryPolicy: FAST_RETRIES }),
+    );
+    assert.equal(error, undefined);
+    assert.equal(value!.snapshotPath, join(dir, "cache", "models--acme--detector", "snapshots", commit));
+    assert.deepEqual(new Uint8Array(readFileSync(join(value!.snapshotPath, "model.onnx"))), bytes(40_000, 9));
+    assert.ok(hub.requests.some((r) => r.path.startsWith(`/acme/detector/resolve/${commit}/model.onnx`)));
   } finally {
     await hub.close();
   }

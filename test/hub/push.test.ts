@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { RuntimeError, UsageError } from "../../src/common/errors.ts";
+import { pullSnapshot } from "../../src/hub/pull-snapshot.ts";
 import { pushFolder } from "../../src/hub/push-folder.ts";
 import { FAST_RETRIES, TOKEN, bytes, captureLogs, startEmulator } from "./setup.ts";
 
@@ -179,4 +180,26 @@ test("push without a token, or of a missing folder, is a usage error", async () 
     pushFolder({ ...params, folder: "/nonexistent/folder", accessToken: TOKEN }),
     (error: unknown) => error instanceof UsageError && /\/nonexistent\/folder/.test(error.message),
   );
+});
+
+test("--create-pr opens a pull request and leaves the branch alone; --private creates a private repo", async () => {
+  const { hub, dir } = await startEmulator();
+  try {
+    const base = { folder: folderWith(release), hubUrl: hub.url, accessToken: TOKEN, retryPolicy: FAST_RETRIES };
+    const created = await captureLogs(() => pushFolder({ ...base, repo: "me/secret", private: true }));
+    assert.equal(created.error, undefined);
+    const anonymous = await captureLogs(() => pullSnapshot({ repo: "me/secret", hubUrl: hub.url, cacheDir: join(dir, "c"), retryPolicy: FAST_RETRIES }));
+    assert.ok(anonymous.error instanceof UsageError, "an anonymous pull of the private repo is refused");
+
+    const main = (await hub.refs("me/secret")).branches.main;
+    const folder = folderWith({ ...release, "README.md": "# proposed\n" });
+    const { value, error } = await captureLogs(() => pushFolder({ ...base, folder, repo: "me/secret", createPr: true }));
+    assert.equal(error, undefined);
+    assert.match(value!.pullRequestUrl ?? "", /discussions\/\d+$/);
+    assert.deepEqual(value!.updated, ["README.md"]);
+    assert.equal((await hub.refs("me/secret")).branches.main, main);
+    assert.deepEqual(await hub.readFile("me/secret", value!.commitOid, "README.md"), new TextEncoder().encode("# proposed\n"));
+  } finally {
+    await hub.close();
+  }
 });
