@@ -79,6 +79,8 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
   describe: "detect, align and embed one face per image (embeddings.npy + index), resumable",
   builder: (argv: Argv<GlobalArgs>) =>
     argv
+      // `--no-face keep` is a flag of its own here, not the negation of a `--face` boolean.
+      .parserConfiguration({ "boolean-negation": false })
       .option("config", { type: "string", describe: "release config; outputs go to its work dir" })
       .option("images", { type: "string", describe: "ad hoc: image folder (imagefolder layout) or Parquet snapshot/shard" })
       .option("split", { type: "string", default: "train", describe: "split of a Parquet snapshot (data/{split}-*.parquet)" })
