@@ -17,6 +17,7 @@ import {
   createRepo,
   datasetInfo,
   deleteBranch,
+  deleteRepo,
   downloadFile,
   fileDownloadInfo,
   HubApiError,
@@ -90,6 +91,10 @@ describe("hub emulator with the real @huggingface/hub client", () => {
     await rejectsWithStatus(createRepo({ ...creds, repo: "datasets/alice/created" }), 409);
     assert.equal(await repoExists({ ...creds, repo: "datasets/alice/created" }), true);
     assert.equal(await repoExists({ ...creds, repo: "datasets/alice/missing" }), false);
+    await createRepo({ ...creds, repo: "datasets/alice/doomed" });
+    await deleteRepo({ ...creds, repo: "datasets/alice/doomed" });
+    assert.equal(await repoExists({ ...creds, repo: "datasets/alice/doomed" }), false);
+    await rejectsWithStatus(deleteRepo({ ...creds, repo: "datasets/alice/doomed" }), 404);
     const me = await whoAmI(creds);
     assert.equal(me.name, "tester");
     assert.equal(me.auth.type, "access_token");
