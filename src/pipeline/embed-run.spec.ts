@@ -134,7 +134,7 @@ test("policy keep: one .npy row per source row, zeros without an embedding; Parq
   await run(dir, out, new FakeEngine(), { noFace: "keep", indexPath });
   const npy = parseNpy(await readFile(join(out, "embeddings.npy")));
   assert.deepEqual(npy.shape, [10, 4]);
-  assert.deepEqual(Array.from(npy.data.slice(8, 24)), new Array(16).fill(0), "rows 2-5 are zero");
+  assert.deepEqual(Array.from((npy.data as Float32Array).slice(8, 24)), new Array(16).fill(0), "rows 2-5 are zero");
   const table = tableFromIPC(readParquet(await readFile(indexPath)).intoIPCStream());
   assert.deepEqual(table.schema.fields.map((f) => f.name), [
     "row", "file_name", "image_sha256", "status", "reason", "embedding_row", "faces_found", "det_score", "box", "landmarks",
