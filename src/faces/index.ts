@@ -8,3 +8,4 @@ export { alignFace, alignmentMatrix, warpAffine, ARCFACE_TEMPLATE, ALIGNED_SIZE 
 export { estimateSimilarity, type Affine2x3 } from "./estimate-similarity.ts";
 export { ArcFaceRecognizer, type RecognizerCreateParams } from "./arcface-recognizer.ts";
 export { loadOnnxSession, AUTO_DEVICE_ORDER, type ConcreteDevice, type LoadedSession } from "./onnx-session.ts";
+export { insightFaceNormalisation, firstNodeNames } from "./insightface-normalisation.ts";
