@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, readlink, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -204,6 +204,20 @@ describe("hub emulator with the real @huggingface/hub client", () => {
     // raw serves the git blob: the LFS pointer.
     const raw = await (await fetch(`${hub.url}/datasets/alice/dl/raw/main/x.parquet`)).text();
     assert.equal(raw, `version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(content)}\nsize 5000\n`);
+  });
+
+  it("round-trips paths with spaces and non-ASCII characters", async () => {
+    const repo = "datasets/alice/names";
+    await createRepo({ ...creds, repo });
+    const path = "people/Zoë Saldaña/photo 1.jpg";
+    await uploadFiles({ ...creds, repo, files: [{ path, content: blob(bytes(300, 12)) }, { path: "notes/ünï code.txt", content: blob("ok") }] });
+    const file = await downloadFile({ ...creds, repo, path });
+    assert.deepEqual(new Uint8Array(await file!.arrayBuffer()), bytes(300, 12));
+    const listed = [];
+    for await (const e of listFiles({ ...creds, repo, path: "people/Zoë Saldaña" })) listed.push(e.path);
+    assert.deepEqual(listed, [path]);
+    assert.equal((await hub.files("alice/names", "main"))[path]!.lfs, true);
+    assert.equal((await hub.files("alice/names", "main"))["notes/ünï code.txt"]!.lfs, false);
   });
 
   it("pages tree listings through Link headers; recursive, path prefix, expand; pathsInfo", async () => {
@@ -528,9 +542,14 @@ describe("hub emulator with the real @huggingface/hub client", () => {
   it("keeps its state across a restart on the same storage", async () => {
     const sha = await hub.seed({ repo: "alice/persist", files: { "p.parquet": bytes(500, 11) }, tag: "v1" });
     await hub.close();
+    // What a crash mid-commit leaves: a temp file and a commit object no ref points to.
+    await writeFile(join(storage, "tmp", "half-written"), "x");
+    await writeFile(join(storage, "repos", "datasets", "alice", "persist", "commits", `${"f".repeat(40)}.json`), "{");
     hub = await startHubEmulator({ storage });
     creds = { hubUrl: hub.url, accessToken: TOKEN };
     assert.deepEqual(await hub.refs("alice/persist"), { branches: { main: sha }, tags: { v1: sha } });
+    assert.deepEqual(await readdir(join(storage, "tmp")), []);
+    assert.equal((await hub.commits("alice/persist"))[0]!.id, sha);
     const file = await downloadFile({ ...creds, repo: "datasets/alice/persist", path: "p.parquet", revision: "v1" });
     assert.deepEqual(new Uint8Array(await file!.arrayBuffer()), bytes(500, 11));
     await rejectsWithStatus(createRepo({ ...creds, repo: "datasets/alice/persist" }), 409);
