@@ -13,7 +13,7 @@ import type { DetectorSpec, DeviceChoice, RecognizerSpec } from "../faces/index.
 import { pullSnapshot } from "../hub/pull-snapshot.ts";
 import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { isParquetSnapshot, openImageFolder, openParquetImages, selectSplitShards } from "../source/index.ts";
-import type { ImageSource } from "../source/index.ts";
+import type { ImageSource, ImageTransform } from "../source/index.ts";
 import type { EmbedFingerprintParams } from "./embed-cache.ts";
 
 export interface EmbedPlan {
@@ -24,6 +24,8 @@ export interface EmbedPlan {
   batchSize: number;
   noFace: "drop" | "keep";
   maxPixels?: number;
+  /** Resize + re-encode before embedding (the release's `images` transform). */
+  transform?: ImageTransform;
   embeddingsPath: string;
   indexPath?: string;
   cacheRoot: string;
@@ -40,8 +42,8 @@ export async function sha256OfFile(path: string): Promise<string> {
 }
 
 /** The cache fingerprint: model bytes and every parameter that changes a face result. */
-export async function fingerprintOf(plan: Pick<EmbedPlan, "detector" | "recognizer">): Promise<EmbedFingerprintParams> {
-  const { detector, recognizer } = plan;
+export async function fingerprintOf(plan: Pick<EmbedPlan, "detector" | "recognizer" | "transform">): Promise<EmbedFingerprintParams> {
+  const { detector, recognizer, transform } = plan;
   return {
     detectorSha256: await sha256OfFile(detector.modelPath),
     recognizerSha256: await sha256OfFile(recognizer.modelPath),
@@ -53,6 +55,7 @@ export async function fingerprintOf(plan: Pick<EmbedPlan, "detector" | "recogniz
         nmsThreshold: detector.nmsThreshold ?? 0.4,
       },
       recognizer: { mean: recognizer.mean, std: recognizer.std, dtype: recognizer.dtype ?? "fp32" },
+      transform: transform ?? null,
     },
   };
 }
@@ -103,6 +106,13 @@ async function modelPath(
   return path;
 }
 
+function transformOf(config: ReleaseConfig): ImageTransform | undefined {
+  const images = config.images;
+  if (images.transform !== "resize") return undefined;
+  if (images.size === undefined) throw new UsageError(`${config.file}: images.size is required with images.transform: resize`);
+  return { size: images.size, fit: images.fit, kernel: images.kernel, format: images.format, quality: images.quality };
+}
+
 /** The plan of `idclusters embed --config <file>`: outputs and cache in the config's work dir. */
 export async function planFromConfig(config: ReleaseConfig, hub: ResolveHubSettingsParams): Promise<EmbedPlan> {
   const { source: sourceConfig } = config;
@@ -147,6 +157,7 @@ export async function planFromConfig(config: ReleaseConfig, hub: ResolveHubSetti
     batchSize: config.faces.batchSize,
     noFace: config.faces.noFace,
     maxPixels: config.faces.maxPixels,
+    transform: transformOf(config),
     embeddingsPath: join(config.workDir, "embeddings.npy"),
     indexPath: join(config.workDir, "embeddings-index.parquet"),
     cacheRoot: join(config.workDir, "cache", "embed"),

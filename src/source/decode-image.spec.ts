@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError, sniffImageFormat } from "./decode-image.ts";
+import { transformImage } from "./transform-image.ts";
 
 const FIXTURES = process.env.IDCLUSTERS_FIXTURES ?? fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
 const FACE = `${FIXTURES}/faces/group/bbt1.jpg`;
@@ -118,4 +119,19 @@ test("sniffImageFormat recognises the signatures", () => {
   assert.equal(sniffImageFormat(new TextEncoder().encode("GIF89a....")), "gif");
   assert.equal(sniffImageFormat(new TextEncoder().encode("RIFF\0\0\0\0WEBPVP8 ")), "webp");
   assert.equal(sniffImageFormat(new Uint8Array([1, 2, 3])), undefined);
+});
+
+test("the release transform resizes and re-encodes before decoding", async () => {
+  const card = await testCard();
+  const transform = { size: 16, fit: "fill", kernel: "lanczos3", format: "jpeg", quality: 95 } as const;
+  const encoded = await transformImage(card, transform);
+  assert.equal(sniffImageFormat(encoded), "jpeg");
+  const resized = await decodeImage(card, { transform });
+  assert.deepEqual([resized.width, resized.height], [16, 16]);
+  assert.deepEqual(resized.data, (await decodeImage(encoded)).data);
+  const [r, g] = pixel(resized, 1, 1);
+  assert.ok(r! > 220 && g! > 200, `top-left stays red+green, got ${pixel(resized, 1, 1)}`);
+  const error = await decodeImage(new Uint8Array(0), { transform }).catch((e: unknown) => e);
+  assert.ok(error instanceof ImageDecodeError);
+  assert.match(error.reason, /empty file/);
 });

@@ -8,6 +8,7 @@
  */
 import sharp from "sharp";
 import type { RgbImage } from "../common/image.ts";
+import { transformImage, type ImageTransform } from "./transform-image.ts";
 
 /** Default pixel limit, the config's `faces.max_pixels` default: 100 megapixels (10,000 x 10,000). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -30,6 +31,8 @@ export interface DecodeImageParams {
    * and decoder errors fail, mere warnings (stray bytes a camera left behind) do not.
    */
   failOn?: "truncated" | "error" | "warning";
+  /** Resize and re-encode first (the release's `images` transform), then decode the result. */
+  transform?: ImageTransform;
 }
 
 /**
@@ -54,6 +57,15 @@ export async function decodeImage(bytes: Uint8Array, params: DecodeImageParams =
   const format = sniffImageFormat(bytes);
   if (!format) throw new ImageDecodeError("not an image (no JPEG, PNG, WebP, GIF or TIFF signature)");
   const maxPixels = params.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (params.transform) {
+    try {
+      bytes = await transformImage(bytes, params.transform, { maxPixels });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/pixel limit/i.test(message)) throw new ImageDecodeError(`${format} larger than the pixel limit of ${maxPixels} pixels`);
+      throw new ImageDecodeError(`${format} cannot be decoded: ${message.trim().split("\n")[0]}`);
+    }
+  }
   try {
     const { data, info } = await sharp(bytes, {
       failOn: params.failOn ?? "error",

@@ -7,3 +7,5 @@ export { listImageFolder, openImageFolder, parseCsv, IMAGE_EXTENSIONS } from "./
 export type { ImageFolderEntry, ImageFolderParams } from "./image-folder.ts";
 export { openParquetImages, selectSplitShards, isParquetSnapshot } from "./parquet-images.ts";
 export type { ParquetImagesParams, ByteRangeSource } from "./parquet-images.ts";
+export { transformImage } from "./transform-image.ts";
+export type { ImageTransform, TransformImageParams } from "./transform-image.ts";

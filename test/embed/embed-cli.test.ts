@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { tableFromIPC } from "apache-arrow";
+import { readParquet } from "parquet-wasm";
 import { parseNpy } from "../../src/common/npy.ts";
 import { makeImageParquet } from "../support/make-image-parquet.ts";
 import { CLI_PATH, runCli } from "../support/run-cli.ts";
@@ -204,6 +206,40 @@ test("SIGKILL mid-run, then a rerun: resumes after the stored batches, byte-iden
     assert.deepEqual(await readFile(join(killed, file)), await readFile(join(clean, file)), `${file} differs`);
   }
   assert.deepEqual(parseNpy(await readFile(join(killed, "embeddings.npy"))).shape, [26, 512]);
+});
+
+test("embed --config: outputs in the work dir, the release's resize applied before embedding", async (t) => {
+  if (missing) return t.skip("../shared/fixtures missing");
+  const config = join(root, "config.yaml");
+  await writeFile(
+    config,
+    [
+      "name: embed_test",
+      `source: { path: ${JSON.stringify(join(root, "faces"))}, format: imagefolder }`,
+      "models:",
+      `  detector: { kind: yunet, path: ${JSON.stringify(join(MODELS, "yunet_n_dynamic.onnx"))}, input_size: 320, score_threshold: 0.5 }`,
+      `  recognizer: { path: ${JSON.stringify(join(MODELS, "mobilefacenet_arcface_512.onnx"))}, mean: 127.5, std: 127.5 }`,
+      "faces: { device: cpu, batch_size: 8 }",
+      "images: { transform: resize, size: 300, format: jpeg, quality: 95 }",
+      "release: { target: local/embed-test }",
+      "",
+    ].join("\n"),
+  );
+  const work = join(root, "run-config");
+  const result = await runCli(["embed", "--config", config, "--work-dir", work, "--json"]);
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(result.stdout);
+  assert.equal(summary.embeddingsPath, join(work, "embeddings.npy"));
+  assert.deepEqual([summary.rows, summary.ok, summary.errors], [26, 22, 4]);
+  const index = tableFromIPC(readParquet(await readFile(join(work, "embeddings-index.parquet"))).intoIPCStream());
+  assert.equal(index.numRows, 26);
+  assert.equal(index.getChild("file_name")?.get(0), "amy/amy1.png");
+  // Boxes are in the coordinates of the 300 px transformed image, not of the 150 px original.
+  const box = Array.from(index.getChild("box")?.get(0) as Float64Array);
+  assert.ok(box[2]! - box[0]! > 150, `box ${box}`);
+  const [fingerprintDir] = await readdir(join(work, "cache", "embed"));
+  const fingerprint = JSON.parse(await readFile(join(work, "cache", "embed", fingerprintDir!, "fingerprint.json"), "utf8"));
+  assert.equal(fingerprint.preprocessing.transform.size, 300);
 });
 
 test("usage errors: missing flags, bad detector spec", async (t) => {

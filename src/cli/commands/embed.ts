@@ -31,6 +31,7 @@ interface EmbedArgs extends GlobalArgs {
   batchSize?: number;
   noFace?: "drop" | "keep";
   maxPixels?: number;
+  resize?: number;
   decodeWorkers?: number;
   out?: string;
   indexOut?: string;
@@ -68,6 +69,7 @@ async function adHocPlan(args: EmbedArgs): Promise<EmbedPlan> {
     batchSize: args.batchSize ?? 32,
     noFace: args.noFace ?? "drop",
     maxPixels: args.maxPixels,
+    transform: args.resize ? { size: args.resize, fit: "fill", kernel: "lanczos3", format: "jpeg", quality: 95 } : undefined,
     embeddingsPath: resolve(args.out!),
     indexPath: args.indexOut ? resolve(args.indexOut) : undefined,
     cacheRoot: adHocCacheRoot(args.out!, args.workDir),
@@ -96,6 +98,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       .option("batch-size", { type: "number", describe: "images per engine batch and per cache file (default: config or 32)" })
       .option("no-face", { choices: ["drop", "keep"] as const, describe: "rows without a face: drop from the .npy, or keep as zero rows (default: config or drop)" })
       .option("max-pixels", { type: "number", describe: "reject images with more pixels (default: config or 100,000,000)" })
+      .option("resize", { type: "number", describe: "ad hoc: first resize to N x N (lanczos3) and re-encode as JPEG q95, as a release would" })
       .option("decode-workers", { type: "number", describe: "decode worker threads (default: cores - 1, at most 4)" })
       .option("out", { type: "string", describe: "embeddings .npy path (default with --config: <work dir>/embeddings.npy)" })
       .option("index-out", { type: "string", describe: "index path, .jsonl or .parquet (default with --config: <work dir>/embeddings-index.parquet)" })
@@ -150,7 +153,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       noFace: plan.noFace,
       embeddingsPath: plan.embeddingsPath,
       indexPath: plan.indexPath,
-      decode: { maxPixels: plan.maxPixels },
+      decode: { maxPixels: plan.maxPixels, transform: plan.transform },
       decodeWorkers: args.decodeWorkers,
       dumpCropsDir: args.dumpCrops ? resolve(args.dumpCrops) : undefined,
     });
