@@ -1,0 +1,136 @@
+/**
+ * Validates an embedding matrix and normalises it the way scikit-learn's cosine metric does, and
+ * holds the exact neighbour rule: which pairs sklearn's `DBSCAN(metric="cosine")` calls
+ * neighbours, in the precision of the input (../shared/docs/reference-pipeline.md, "Clustering").
+ */
+import { UsageError } from "../common/errors.ts";
+
+export type EmbeddingDtype = "float32" | "float64";
+
+export interface EmbeddingMatrix {
+  /** Row-major values, `rows * dims` of them. */
+  data: Float32Array | Float64Array;
+  rows: number;
+  dims: number;
+}
+
+/** Rows normalised as sklearn's `normalize` does, plus the neighbour rule for their dtype. */
+export interface PreparedEmbeddings {
+  dtype: EmbeddingDtype;
+  rows: number;
+  dims: number;
+  /** Unit rows in the input precision (zero rows stay zero, as sklearn leaves them). */
+  unit: Float32Array | Float64Array;
+  /** 1 where the input row was all zeros. */
+  zeroRow: Uint8Array;
+  /** DBSCAN radius in cosine distance. */
+  eps: number;
+  /**
+   * Smallest similarity (as computed in the input precision) that makes a neighbour:
+   * float32: the least float32 s with fround(1 - s) <= fround(eps), 0.650000035762786865234375 for
+   * eps = 0.35; float64: the least double s with 1 - s <= eps, 0.65000000000000002220.
+   */
+  threshold: number;
+  /** Is a pair with exactly computed similarity `s` (float64 dot of the unit rows) a neighbour? */
+  isNeighbor(s: number): boolean;
+  /** Exact (float64) dot product of unit rows i and j. */
+  similarity(i: number, j: number): number;
+  /** Does row i count itself as a neighbour (only ever false for zero rows, see below)? */
+  selfNeighbor(i: number): boolean;
+}
+
+export interface PrepareParams {
+  /** The embeddings, float32 or float64, one row per image. */
+  matrix: EmbeddingMatrix;
+  /** DBSCAN eps (cosine distance), in (0, 2). */
+  eps: number;
+  /** Names the input in error messages (a file path). */
+  source?: string;
+}
+
+/** sklearn's `pairwise_distances_chunked` rows per chunk at the default 1024 MiB working memory. */
+export function sklearnChunkRows(rows: number): number {
+  return Math.max(1, Math.floor((1024 * 2 ** 20) / (8 * rows)));
+}
+
+export function prepareEmbeddings(params: PrepareParams): PreparedEmbeddings {
+  const { matrix, eps } = params;
+  const source = params.source ?? "embeddings";
+  const { rows, dims, data } = matrix;
+  if (!(eps > 0 && eps < 2)) throw new UsageError(`eps must be in (0, 2), got ${eps}`);
+  if (rows < 1) throw new UsageError(`${source}: no rows to cluster`);
+  if (dims < 1) throw new UsageError(`${source}: rows have no columns`);
+  if (data.length !== rows * dims) throw new UsageError(`${source}: ${data.length} values for ${rows} x ${dims}`);
+  const f32 = data instanceof Float32Array;
+  const unit = f32 ? new Float32Array(rows * dims) : new Float64Array(rows * dims);
+  const zeroRow = new Uint8Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const base = r * dims;
+    let sum = 0;
+    for (let k = 0; k < dims; k++) {
+      const v = data[base + k]!;
+      if (!Number.isFinite(v)) {
+        throw new UsageError(`${source}: row ${r}, column ${k} is ${v} (embeddings must be finite)`);
+      }
+      sum += v * v;
+    }
+    // sklearn's normalize: norm = sqrt(sum of squares) in the input dtype, zero norms replaced by 1.
+    let norm = f32 ? Math.fround(Math.sqrt(Math.fround(sum))) : Math.sqrt(sum);
+    if (norm === 0) {
+      zeroRow[r] = 1;
+      norm = 1;
+    }
+    for (let k = 0; k < dims; k++) unit[base + k] = data[base + k]! / norm; // Float32Array rounds like float32 division
+  }
+
+  // sklearn compares `1 - s` (clipped to [0, 2]) with eps in the input dtype: for float32 the
+  // Python float eps is cast to float32 (NumPy value-based casting), so the rule is
+  // fround(1 - fround(s)) <= fround(eps).
+  const eps32 = Math.fround(eps);
+  const isNeighbor = f32
+    ? (s: number) => Math.min(2, Math.max(0, Math.fround(1 - Math.fround(s)))) <= eps32
+    : (s: number) => Math.min(2, Math.max(0, 1 - s)) <= eps;
+  const threshold = leastNeighbor(isNeighbor, f32);
+
+  // The diagonal: sklearn sets d(i, i) = 0 only when the whole distance matrix is one chunk
+  // (`X is Y` in cosine_distances); otherwise a zero row is 1 away from itself, a neighbour of
+  // itself only when eps >= 1. Non-zero rows are always within eps of themselves.
+  const singleChunk = sklearnChunkRows(rows) >= rows;
+  const zeroSelf = singleChunk || isNeighbor(0);
+  const similarity = (i: number, j: number) => {
+    let s = 0;
+    const a = i * dims;
+    const b = j * dims;
+    for (let k = 0; k < dims; k++) s += unit[a + k]! * unit[b + k]!;
+    return s;
+  };
+  return {
+    dtype: f32 ? "float32" : "float64",
+    rows,
+    dims,
+    unit,
+    zeroRow,
+    eps,
+    threshold,
+    isNeighbor,
+    similarity,
+    selfNeighbor: (i) => zeroRow[i] === 0 || zeroSelf,
+  };
+}
+
+/**
+ * Least value s for which `isNeighbor(s)` holds (the rule is monotone in s): bisection over
+ * doubles down to adjacent values; in float32 the rule only sees fround(s), so the answer is the
+ * float32 the least double rounds to.
+ */
+function leastNeighbor(isNeighbor: (s: number) => boolean, float32: boolean): number {
+  let lo = -2; // 1 - (-2) = 3 clips to 2 > eps: never a neighbour
+  let hi = 1; // 1 - 1 = 0 <= eps: always
+  for (;;) {
+    const mid = lo + (hi - lo) / 2;
+    if (mid === lo || mid === hi) break;
+    if (isNeighbor(mid)) hi = mid;
+    else lo = mid;
+  }
+  return float32 ? Math.fround(hi) : hi;
+}
