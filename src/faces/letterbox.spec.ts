@@ -28,3 +28,9 @@ test("bilinear downscale by 2 averages pixel pairs like cv2.resize INTER_LINEAR"
   // cv2.resize(4x2 -> 2x1): src x = 0.5 and 2.5 -> (0+100)/2, (200+250)/2
   assert.deepEqual([blob[0], blob[1]], [50, 225]);
 });
+
+test("empty or short images are refused with their size", () => {
+  const params = { width: 8, height: 8, mean: 0, std: 1, bgr: false };
+  assert.throws(() => letterbox({ data: new Uint8Array(0), width: 0, height: 0 }, params), /0x0 image/);
+  assert.throws(() => letterbox({ data: new Uint8Array(5), width: 2, height: 2 }, params), /2x2 image of 5 bytes/);
+});

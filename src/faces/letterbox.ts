@@ -65,6 +65,9 @@ function axisMap(src: number, dst: number): AxisMap {
 
 export function letterbox(image: RgbImage, params: LetterboxParams): Letterboxed {
   const { width: W, height: H } = params;
+  if (!(image.width > 0 && image.height > 0) || image.data.length < image.width * image.height * 3) {
+    throw new Error(`cannot detect faces in a ${image.width}x${image.height} image of ${image.data.length} bytes`);
+  }
   const plane = W * H;
   const blob = params.out && params.out.length >= plane * 3 ? params.out : new Float32Array(plane * 3);
   // InsightFace: fit by the tighter side, the other side truncated with int().

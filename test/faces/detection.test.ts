@@ -49,7 +49,7 @@ const expectedGroup: Record<string, { faces: number; scrfd: [number, number]; yu
 
 test("group photos: several faces each, and the choice rule picks the expected face", async (t) => {
   if (!fixturesPresent) return t.skip(MISSING);
-  const scrfd = await ScrfdDetector.create({ spec: { ...scrfdSpec, inputSize: 640 }, device: "cpu" });
+  const scrfd = await ScrfdDetector.create({ spec: { ...scrfdSpec, inputSize: 640, scoreThreshold: 0.5 }, device: "cpu" });
   const yunet = await YunetDetector.create({ spec: yunetSpec, device: "cpu" });
   try {
     for (const photo of groupPhotos()) {

@@ -34,8 +34,8 @@ export function groupPhotos(): { file: string; path: string }[] {
   return [1, 2, 3, 4, 5].map((i) => ({ file: `bbt${i}.jpg`, path: join(FIXTURES, "faces", "group", `bbt${i}.jpg`) }));
 }
 
-/** The release's det_size 256 (the fixture model is fixed at 640: the image is fitted into 256 at its top-left). */
-export const scrfdSpec = { kind: "scrfd" as const, modelPath: models.scrfd, inputSize: 256, scoreThreshold: 0.5 };
+/** The release's det_size 256 and det_thresh 0.2 (the fixture model is fixed at 640: the image is fitted into 256 at its top-left). */
+export const scrfdSpec = { kind: "scrfd" as const, modelPath: models.scrfd, inputSize: 256, scoreThreshold: 0.2 };
 export const yunetSpec = { kind: "yunet" as const, modelPath: models.yunet, inputSize: 640, scoreThreshold: 0.5 };
 /** MobileFaceNet's own code feeds (p - 127) / 128 (fixtures README). */
 export const mobilefacenetSpec = { modelPath: models.mobilefacenet, mean: 127, std: 128 };
