@@ -14,7 +14,7 @@ import type { ListFileEntry } from "@huggingface/hub";
 import pLimit from "p-limit";
 import picomatch from "picomatch";
 import { RuntimeError, UsageError } from "../common/errors.ts";
-import { log } from "../common/logger.ts";
+import { log, registerSecret } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
 import { downloadBlob } from "./download-blob.ts";
 import type { ExpectedContent } from "./download-blob.ts";
@@ -66,6 +66,8 @@ const ETAG = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnapshotResult> {
   const repo = parseHubRepo(params.repo, params.repoType ?? "dataset");
+  // Callers other than the CLI (the config path) may not have gone through resolveHubSettings.
+  registerSecret(params.accessToken);
   const revision = params.revision ?? "main";
   const where = `${repo.name}@${revision}`;
   const retryingFetch = createRetryingFetch({ fetch: params.fetch, policy: params.retryPolicy });

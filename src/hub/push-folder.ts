@@ -13,7 +13,7 @@ import { HubApiError, commitIter, createRepo, datasetInfo, listCommits, listFile
 import type { CommitOperation, ListFileEntry } from "@huggingface/hub";
 import picomatch from "picomatch";
 import { RuntimeError, UsageError } from "../common/errors.ts";
-import { log } from "../common/logger.ts";
+import { log, registerSecret } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
 import { createTag } from "./create-tag.ts";
 import { gitBlobSha1OfFile, sha256OfFile } from "./file-hashes.ts";
@@ -75,6 +75,8 @@ const IGNORED_LOCAL = picomatch([".git/**", ".cache/huggingface/**"], { dot: tru
 
 export async function pushFolder(params: PushFolderParams): Promise<PushFolderResult> {
   const repo = parseHubRepo(params.repo, params.repoType ?? "dataset");
+  // Callers other than the CLI (the config path) may not have gone through resolveHubSettings.
+  registerSecret(params.accessToken);
   const branch = params.branch ?? "main";
   const title = params.message ?? "Upload with idclusters";
   if (!params.accessToken) throw new UsageError("push needs a Hub token: set HF_TOKEN or pass --token");
