@@ -62,6 +62,8 @@ export interface DbscanResult {
   neighborCounts: Int32Array;
   /** Number of clusters (max label + 1). */
   clusters: number;
+  /** Rows with at least one other row within eps (their nearest neighbour is within eps). */
+  rowsWithNeighbor: number;
   /** Near-threshold pairs that join two components of the graph of clear-cut edges. */
   ambiguousPairs: AmbiguousPair[];
   /** Per row, the similarity to its nearest other row, when asked for (see `searchNeighbors`). */
@@ -111,6 +113,7 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
 
   const counts = new Int32Array(rows);
   for (let i = 0; i < rows; i++) counts[i] = prepared.selfNeighbor(i) ? 1 : 0;
+  const hasNeighbor = new Uint8Array(rows);
   const components = new UnionFind(rows);
   // Components when every near-threshold pair is left out: a near-threshold pair whose ends lie in
   // two of these is one whose rounding decides the partition.
@@ -139,6 +142,8 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
     const ambiguous = inBand(i, j, s);
     if (ambiguous) band.push({ i, j, similarity: s, neighbor });
     if (!neighbor) return;
+    hasNeighbor[i] = 1;
+    hasNeighbor[j] = 1;
     counts[i]!++;
     counts[j]!++;
     if (simple) {
@@ -201,6 +206,7 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
     core,
     neighborCounts: counts,
     clusters,
+    rowsWithNeighbor: hasNeighbor.reduce((a, b) => a + b, 0),
     ambiguousPairs,
     nearest: first.nearest,
     nearestMargin: first.nearest ? first.quantizationMargin : undefined,

@@ -1,8 +1,9 @@
 /** Every CLI command, in the order `--help` lists them. */
 import type { CommandModule } from "yargs";
+import { clusterCommand } from "./cluster.ts";
 import { configCommand } from "./config.ts";
 import { embedCommand } from "./embed.ts";
 import { pullCommand } from "./pull.ts";
 import { pushCommand } from "./push.ts";
 
-export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand];
+export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand];

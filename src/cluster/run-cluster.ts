@@ -1,0 +1,97 @@
+/**
+ * The cluster stage end to end: embeddings `.npy` in; labels (int64 `.npy`), cluster sizes and
+ * statistics out. Used by `idclusters cluster` and `npm run bench:cluster`.
+ */
+import { writeFileSync } from "node:fs";
+import { UsageError } from "../common/errors.ts";
+import { int64Array, readNpy, writeNpy } from "../common/npy.ts";
+import type { NpyArray } from "../common/npy.ts";
+import { computeClusterStats } from "./cluster-stats.ts";
+import type { ClusterStats } from "./cluster-stats.ts";
+import { dbscan } from "./dbscan.ts";
+import type { DbscanResult } from "./dbscan.ts";
+import { nearestNeighborHistogram } from "./nearest-neighbor-histogram.ts";
+import type { NearestNeighborHistogram } from "./nearest-neighbor-histogram.ts";
+import { applyNoisePolicy } from "./noise-policy.ts";
+import type { NoisePolicy, NoisePolicyResult } from "./noise-policy.ts";
+import type { EmbeddingMatrix } from "./prepare-embeddings.ts";
+
+export interface RunClusterParams {
+  /** Embeddings file: float32 or float64, 2-D, C order. */
+  embeddingsPath: string;
+  /** Cosine-distance radius, in (0, 2). */
+  eps: number;
+  /** Rows (itself included) within eps that make a core row. */
+  minSamples: number;
+  /** What becomes of noise rows. */
+  noise: NoisePolicy;
+  /** Where to write the final labels (int64 `.npy`, one per output row). */
+  labelsOut?: string;
+  /** Where to write the statistics JSON. */
+  statsOut?: string;
+  /** Where to write `cluster_size` per output row (int64 `.npy`). */
+  sizesOut?: string;
+  /** Where to write the source row index of each output row (int64 `.npy`; useful with `drop`). */
+  rowsOut?: string;
+  /** Compute the nearest-neighbour histogram (costs two reductions per tile). Default true. */
+  nearestNeighbors?: boolean;
+  /** Rows per similarity tile. */
+  tileRows?: number;
+  /** onnxruntime threads. */
+  threads?: number;
+  /** Progress over similarity tiles. */
+  onTile?: (done: number, total: number) => void;
+}
+
+export interface RunClusterResult {
+  dbscan: DbscanResult;
+  final: NoisePolicyResult;
+  histogram?: NearestNeighborHistogram;
+  stats: ClusterStats;
+}
+
+/** Checks a loaded `.npy` is an embedding matrix: float32/float64, 2-D. */
+export function embeddingMatrixOf(array: NpyArray, source: string): EmbeddingMatrix {
+  if (array.dtype !== "float32" && array.dtype !== "float64") {
+    throw new UsageError(`${source}: embeddings must be float32 or float64, got ${array.dtype}`);
+  }
+  if (array.shape.length !== 2) {
+    throw new UsageError(`${source}: embeddings must be 2-D (rows, dims), got shape (${array.shape.join(", ")})`);
+  }
+  const [rows, dims] = array.shape as [number, number];
+  return { data: array.data as Float32Array | Float64Array, rows, dims };
+}
+
+export async function runCluster(params: RunClusterParams): Promise<RunClusterResult> {
+  const embeddings = embeddingMatrixOf(readNpy(params.embeddingsPath), params.embeddingsPath);
+  const wantNearest = params.nearestNeighbors ?? true;
+  const result = await dbscan({
+    embeddings,
+    eps: params.eps,
+    minSamples: params.minSamples,
+    nearestNeighbors: wantNearest,
+    tileRows: params.tileRows,
+    threads: params.threads,
+    source: params.embeddingsPath,
+    onTile: params.onTile,
+  });
+  const final = applyNoisePolicy({ labels: result.labels, policy: params.noise });
+  const histogram = result.nearest ? nearestNeighborHistogram({ nearest: result.nearest }) : undefined;
+  const stats = computeClusterStats({
+    dbscan: result,
+    final,
+    policy: params.noise,
+    eps: params.eps,
+    minSamples: params.minSamples,
+    histogram,
+  });
+  if (params.labelsOut) writeInt64(params.labelsOut, final.labels);
+  if (params.sizesOut) writeInt64(params.sizesOut, final.clusterSizes);
+  if (params.rowsOut) writeInt64(params.rowsOut, final.rows);
+  if (params.statsOut) writeFileSync(params.statsOut, JSON.stringify(stats, null, 2) + "\n");
+  return { dbscan: result, final, histogram, stats };
+}
+
+function writeInt64(path: string, values: Int32Array): void {
+  writeNpy(path, { shape: [values.length], data: int64Array(values) });
+}
