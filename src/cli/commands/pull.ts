@@ -3,6 +3,7 @@
  * layout) and prints the snapshot folder.
  */
 import type { Argv, CommandModule } from "yargs";
+import { UsageError } from "../../common/errors.ts";
 import { resolveHubSettings } from "../../hub/hub-settings.ts";
 import type { HubRepoType } from "../../hub/repo-designation.ts";
 import type { GlobalArgs } from "../global-options.ts";
@@ -28,8 +29,11 @@ export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
       .option("include", { type: "string", array: true, describe: "only files matching this glob (repeatable)" })
       .option("exclude", { type: "string", array: true, describe: "skip files matching this glob (repeatable)" })
       .option("concurrency", { type: "number", default: 8, describe: "files downloaded at once" })
-      .example("$0 pull --repo jxie/celeba-hq --revision 7ecc6a4... --include 'data/**'", "fetch the source shards") as unknown as Argv<PullArgs>,
+      .example("$0 pull --repo jxie/celeba-hq --include 'data/**'", "fetch the source shards") as unknown as Argv<PullArgs>,
   handler: async (args) => {
+    if (!Number.isInteger(args.concurrency) || args.concurrency < 1) {
+      throw new UsageError(`--concurrency: must be a positive integer, got ${args.concurrency}`);
+    }
     // Loaded on use: the Hub client is a large import every other command would pay for.
     const { pullSnapshot } = await import("../../hub/pull-snapshot.ts");
     const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
