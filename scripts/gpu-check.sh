@@ -2,7 +2,7 @@
 # GPU check for the face engine: which execution provider really runs, and images/s.
 #
 #   scripts/gpu-check.sh pack   (here, on the dev machine) packs what a bare GPU machine without
-#                               network needs into tmp/gpu-check/ (git-ignored, ~50 MB): a slim
+#                               network needs into tmp/gpu-check/ (git-ignored, ~41 MB): a slim
 #                               linux-x64 node_modules and the fixtures. Carry "tmp/gpu-check".
 #   scripts/gpu-check.sh        (on the GPU machine, repo root) unpacks them if node_modules or the
 #                               fixtures are missing, then runs `bench:embed` on webgpu, on cuda when
@@ -14,11 +14,25 @@ PACK=tmp/gpu-check
 
 if [ "${1:-}" = "pack" ]; then
   mkdir -p "$PACK"
-  # Only what runs on linux x64: transformers.node.mjs bundles its onnxruntime-web part itself.
-  tar czf "$PACK/node_modules.tar.gz" \
-    --exclude='node_modules/onnxruntime-web' --exclude='node_modules/typescript' --exclude='node_modules/@types' \
-    --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' \
-    --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' --exclude='*.map' node_modules
+  # Only what the benchmark loads (tsx, sharp, onnxruntime-node, transformers.js and their
+  # dependencies), linux-x64 binaries only: the whole node_modules is far over the carry limit.
+  # transformers.node.mjs bundles its onnxruntime-web part itself, so that package stays out.
+  packages=$(node -e '
+    const fs = require("fs"), path = require("path");
+    const seen = new Set(), queue = ["tsx", "sharp", "onnxruntime-node", "@huggingface/transformers"];
+    while (queue.length) {
+      const name = queue.pop();
+      const file = path.join("node_modules", name, "package.json");
+      if (seen.has(name) || !fs.existsSync(file)) continue;
+      seen.add(name);
+      const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
+      for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) if (dep !== "onnxruntime-web") queue.push(dep);
+    }
+    console.log([...seen].map((n) => "node_modules/" + n).join("\n"));')
+  # shellcheck disable=SC2086
+  tar czf "$PACK/node_modules.tar.gz" --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' \
+    --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' \
+    --exclude='*.map' node_modules/.bin/tsx $packages
   FIX="${IDCLUSTERS_FIXTURES:-../shared/fixtures}"
   tar czf "$PACK/fixtures.tar.gz" -C "$(dirname "$FIX")" "$(basename "$FIX")"
   du -sh "$PACK"/*
