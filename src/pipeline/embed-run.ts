@@ -51,7 +51,7 @@ export interface RunEmbedParams {
   indexPath?: string;
   /** Decode options (pixel limit, strictness). */
   decode?: DecodeImageParams;
-  /** Decode worker threads (default: cores - 1, at most 4; 0 = main thread). */
+  /** Decode worker threads (default `defaultDecodeWorkers()`; 0 = main thread, sharp still decodes off it). */
   decodeWorkers?: number;
   /** Folder for the aligned 112x112 crops as PNG (the engine must keep crops). */
   dumpCropsDir?: string;

@@ -92,7 +92,7 @@ test("embed a folder: bad inputs are reported, the run completes, EXIF rotation 
   if (missing) return t.skip("../shared/fixtures missing");
   const out = join(root, "run-folder");
   const result = await runCli([
-    "embed", "--images", join(root, "faces"), ...MODEL_ARGS, "--batch-size", "8",
+    "embed", "--images", join(root, "faces"), ...MODEL_ARGS, "--batch-size", "8", "--decode-workers", "1",
     "--out", join(out, "emb.npy"), "--index-out", join(out, "index.jsonl"), "--dump-crops", join(out, "crops"), "--json",
   ]);
   assert.equal(result.code, 0, result.stderr);
@@ -169,7 +169,7 @@ test("SIGKILL mid-run, then a rerun: resumes after the stored batches, byte-iden
   if (missing) return t.skip("../shared/fixtures missing");
   const faces = join(root, "faces");
   const args = (out: string) => [
-    "embed", "--images", faces, ...MODEL_ARGS, "--batch-size", "3", "--no-face", "keep",
+    "embed", "--images", faces, ...MODEL_ARGS, "--batch-size", "3", "--no-face", "keep", "--decode-workers", "2",
     "--out", join(out, "embeddings.npy"), "--index-out", join(out, "embeddings-index.parquet"), "--work-dir", join(out, "work"),
   ];
   const clean = join(root, "run-clean");

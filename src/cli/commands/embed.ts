@@ -99,7 +99,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       .option("no-face", { choices: ["drop", "keep"] as const, describe: "rows without a face: drop from the .npy, or keep as zero rows (default: config or drop)" })
       .option("max-pixels", { type: "number", describe: "reject images with more pixels (default: config or 100,000,000)" })
       .option("resize", { type: "number", describe: "ad hoc: first resize to N x N (lanczos3) and re-encode as JPEG q95, as a release would" })
-      .option("decode-workers", { type: "number", describe: "decode worker threads (default: cores - 1, at most 4)" })
+      .option("decode-workers", { type: "number", describe: "decode worker threads (default: cores - 1, at most 4; 0 on 1-2 cores)" })
       .option("out", { type: "string", describe: "embeddings .npy path (default with --config: <work dir>/embeddings.npy)" })
       .option("index-out", { type: "string", describe: "index path, .jsonl or .parquet (default with --config: <work dir>/embeddings-index.parquet)" })
       .option("dump-crops", { type: "string", describe: "write the aligned 112x112 crops as PNG into this folder" })
