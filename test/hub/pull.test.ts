@@ -132,11 +132,12 @@ test("a partial .incomplete blob left by an earlier run is resumed from its size
   }
 });
 
-test("a 429/503 storm at rate 0.1 still completes with every file verified", async () => {
+test("a 429/503/dropped-connection storm at rate 0.1 still completes with every file verified", async () => {
   const { hub, commit, params } = await seeded();
   try {
-    hub.setFaults({ rate: 0.1, kinds: ["429", "503"], retryAfterSeconds: 0.01, seed: 7 });
+    hub.setFaults({ rate: 0.1, kinds: ["429", "503", "drop"], retryAfterSeconds: 0.01, seed: 7 });
     // Several passes on fresh caches, so enough requests go through the storm.
+    const kinds = new Set<string>();
     let faults = 0;
     for (const pass of [1, 2, 3]) {
       hub.clearRequests();
@@ -145,8 +146,10 @@ test("a 429/503 storm at rate 0.1 still completes with every file verified", asy
       assert.equal(value!.commit, commit);
       assert.equal(value!.files, 8);
       faults += hub.requests.filter((r) => r.fault).length;
+      for (const r of hub.requests) if (r.fault) kinds.add(r.fault);
     }
-    assert.ok(faults >= 2, `the storm hit ${faults} requests`);
+    assert.ok(faults >= 3, `the storm hit ${faults} requests`);
+    assert.ok(kinds.has("drop") && (kinds.has("429") || kinds.has("503")), `fault kinds seen: ${[...kinds]}`);
   } finally {
     await hub.close();
   }
