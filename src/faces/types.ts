@@ -10,7 +10,11 @@ export interface DetectorSpec {
   kind: "scrfd" | "yunet";
   /** Local path of the ONNX file. */
   modelPath: string;
-  /** Square detection size, e.g. 256 or 640; a model with a fixed input size uses its own. */
+  /**
+   * Square detection size the image is letterboxed into, e.g. 256 or 640. A model whose input is
+   * fixed at a larger size (the fixture SCRFD-500M and YuNet: 640) gets the 256 px image at the
+   * top-left of its zero-padded input; a dynamic YuNet rounds the size up to a multiple of 32.
+   */
   inputSize: number;
   /** Keep candidates scoring at least this (the release: 0.2). */
   scoreThreshold: number;
