@@ -63,7 +63,7 @@ function cosine(a: Float32Array, b: Float32Array): number {
 before(async () => {
   if (missing) return;
   root = await mkdtemp(join(tmpdir(), "idc-embed-cli-"));
-  // A folder of real faces (20: 4 people x 5) plus every kind of bad input.
+  // A folder of real faces (20: 4 people x 5), an EXIF-rotated face, a faceless image and every kind of bad input.
   const faces = join(root, "faces");
   for (const person of PEOPLE) {
     await mkdir(join(faces, person), { recursive: true });
@@ -82,6 +82,8 @@ before(async () => {
   const rotated = await sharp(join(LABELLED, "penny", "penny1.png")).rotate(-90).jpeg({ quality: 98 }).withMetadata({ orientation: 6 }).toBuffer();
   await writeFile(join(faces, "zz-exif-penny1.jpg"), rotated);
   await writeFile(join(faces, "zz-upright-penny1.jpg"), await sharp(join(LABELLED, "penny", "penny1.png")).jpeg({ quality: 98 }).toBuffer());
+  // A perfectly good image without a face.
+  await writeFile(join(faces, "zz-wall.png"), await sharp({ create: { width: 160, height: 120, channels: 3, background: { r: 120, g: 130, b: 140 } } }).png().toBuffer());
 });
 
 after(async () => {
@@ -97,7 +99,7 @@ test("embed a folder: bad inputs are reported, the run completes, EXIF rotation 
   ]);
   assert.equal(result.code, 0, result.stderr);
   const summary = JSON.parse(result.stdout);
-  assert.deepEqual([summary.rows, summary.ok, summary.errors], [26, 22, 4]);
+  assert.deepEqual([summary.rows, summary.ok, summary.noFace, summary.errors], [27, 22, 1, 4]);
   const index = await readIndex(join(out, "index.jsonl"));
   assert.deepEqual(index.map((r) => r.row), [...index.keys()]);
   const byName = new Map(index.map((r) => [r.file_name, r]));
@@ -111,6 +113,11 @@ test("embed a folder: bad inputs are reported, the run completes, EXIF rotation 
     assert.match(byName.get(name)?.reason ?? "", reason);
     assert.match(result.stderr, new RegExp(`warning: row \\d+ \\(${name.replace(".", "\\.")}\\)`));
   }
+  assert.deepEqual(
+    [byName.get("zz-wall.png")?.status, byName.get("zz-wall.png")?.reason, byName.get("zz-wall.png")?.embedding_row],
+    ["no_face", "no face found", null],
+  );
+  assert.match(result.stderr, /warning: row \d+ \(zz-wall\.png\): no face found/);
   for (const person of PEOPLE) {
     for (let i = 1; i <= 5; i++) {
       const line = byName.get(`${person}/${person}${i}.png`);
@@ -186,7 +193,7 @@ test("SIGKILL mid-run, then a rerun: resumes after the stored batches, byte-iden
   };
   const child = spawn(process.execPath, [CLI_PATH, ...args(killed)], { stdio: "ignore" });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
-  // 22 decodable images in batches of 3: 8 batches. Kill once 2 are stored, well before the end.
+  // 23 decodable images in batches of 3: 8 batches. Kill once 2 are stored, well before the end.
   for (let waited = 0; (await batchFiles()) < 2; waited += 20) {
     if (waited > 60_000) throw new Error("the embed run stored no batches within 60 s");
     await new Promise((r) => setTimeout(r, 20));
@@ -201,11 +208,11 @@ test("SIGKILL mid-run, then a rerun: resumes after the stored batches, byte-iden
   assert.equal(rerun.code, 0, rerun.stderr);
   const summary = JSON.parse(rerun.stdout);
   assert.equal(summary.cached, stored * 3, "every stored batch is reused");
-  assert.equal(summary.computed, 22 - stored * 3, "nothing stored is recomputed");
+  assert.equal(summary.computed, 23 - stored * 3, "nothing stored is recomputed");
   for (const file of ["embeddings.npy", "embeddings-index.parquet"]) {
     assert.deepEqual(await readFile(join(killed, file)), await readFile(join(clean, file)), `${file} differs`);
   }
-  assert.deepEqual(parseNpy(await readFile(join(killed, "embeddings.npy"))).shape, [26, 512]);
+  assert.deepEqual(parseNpy(await readFile(join(killed, "embeddings.npy"))).shape, [27, 512]);
 });
 
 test("embed --config: outputs in the work dir, the release's resize applied before embedding", async (t) => {
@@ -230,9 +237,9 @@ test("embed --config: outputs in the work dir, the release's resize applied befo
   assert.equal(result.code, 0, result.stderr);
   const summary = JSON.parse(result.stdout);
   assert.equal(summary.embeddingsPath, join(work, "embeddings.npy"));
-  assert.deepEqual([summary.rows, summary.ok, summary.errors], [26, 22, 4]);
+  assert.deepEqual([summary.rows, summary.ok, summary.errors], [27, 22, 4]);
   const index = tableFromIPC(readParquet(await readFile(join(work, "embeddings-index.parquet"))).intoIPCStream());
-  assert.equal(index.numRows, 26);
+  assert.equal(index.numRows, 27);
   assert.equal(index.getChild("file_name")?.get(0), "amy/amy1.png");
   // Boxes are in the coordinates of the 300 px transformed image, not of the 150 px original.
   const box = Array.from(index.getChild("box")?.get(0) as Float64Array);
