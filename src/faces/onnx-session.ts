@@ -12,7 +12,7 @@
  * silently falls back, so nobody would know which one runs. We try cuda, then webgpu, then cpu,
  * and keep the first that initialises AND runs a dummy inference.
  */
-import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { existsSync } from "node:fs";
@@ -65,7 +65,9 @@ async function loadOn(modelPath: string, device: ConcreteDevice, dtype: "fp32" |
     await mkdir(join(folder, "onnx"));
     // transformers.js names the file after the dtype: model.onnx (fp32), model_fp16.onnx (fp16).
     const fileName = dtype === "fp16" ? "model_fp16.onnx" : "model.onnx";
-    await symlink(resolve(modelPath), join(folder, "onnx", fileName));
+    const target = join(folder, "onnx", fileName);
+    // A symlink costs nothing; where the temp filesystem refuses one, a copy still works.
+    await symlink(resolve(modelPath), target).catch(() => copyFile(modelPath, target));
     await writeFile(join(folder, "config.json"), JSON.stringify({ model_type: "idclusters-custom-onnx" }));
     const model = await PreTrainedModel.from_pretrained(folder, { device, dtype, local_files_only: true });
     const session = (model as unknown as { sessions: Record<string, InferenceSession> }).sessions.model;
