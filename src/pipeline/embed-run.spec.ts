@@ -199,3 +199,13 @@ test("a different fingerprint (model or parameter) does not reuse cached results
   assert.equal(summary.cached, 1);
   assert.equal(engine.images, 6);
 });
+
+test("a source with no usable image still writes a well-formed [0, d] .npy", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "idc-embed-bad-"));
+  const out = await mkdtemp(join(tmpdir(), "idc-embed-out-"));
+  t.after(() => Promise.all([rm(dir, { recursive: true }), rm(out, { recursive: true })]));
+  await writeFile(join(dir, "a.jpg"), "");
+  const { summary } = await run(dir, out, new FakeEngine());
+  assert.deepEqual([summary.rows, summary.errors, summary.embeddings], [1, 1, 0]);
+  assert.deepEqual(parseNpy(await readFile(join(out, "embeddings.npy"))).shape, [0, 4]);
+});

@@ -228,8 +228,12 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
   }
 
   rows.sort((a, b) => a.row - b.row);
-  const dim =
-    engine?.embeddingDim ?? rows.find((r) => r.embedding)?.embedding?.length ?? params.embeddingDim ?? 0;
+  // With no embedding anywhere (every row bad, or an empty source) the width still has to be right.
+  let dim = engine?.embeddingDim ?? rows.find((r) => r.embedding)?.embedding?.length ?? params.embeddingDim;
+  if (dim === undefined) {
+    engine = await params.createEngine();
+    dim = engine.embeddingDim;
+  }
   await writeEmbedOutputs({ rows, dim, noFace: params.noFace, embeddingsPath: params.embeddingsPath, indexPath: params.indexPath });
 
   const seconds = (Date.now() - started) / 1000;

@@ -96,7 +96,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       .option("dtype", { choices: ["fp32", "fp16"] as const, default: "fp32" as const, describe: "ad hoc: recognizer precision" })
       .option("device", { choices: ["auto", "cuda", "webgpu", "cpu"] as const, describe: "where inference runs (default: config or auto)" })
       .option("batch-size", { type: "number", describe: "images per engine batch and per cache file (default: config or 32)" })
-      .option("no-face", { choices: ["drop", "keep"] as const, describe: "rows without a face: drop from the .npy, or keep as zero rows (default: config or drop)" })
+      .option("no-face", { choices: ["drop", "keep"] as const, describe: "rows without an embedding (no face, bad image): drop from the .npy, or keep as zero rows (default: config or drop)" })
       .option("max-pixels", { type: "number", describe: "reject images with more pixels (default: config or 100,000,000)" })
       .option("resize", { type: "number", describe: "ad hoc: first resize to N x N (lanczos3) and re-encode as JPEG q95, as a release would" })
       .option("decode-workers", { type: "number", describe: "decode worker threads (default: cores - 1, at most 4; 0 on 1-2 cores)" })
