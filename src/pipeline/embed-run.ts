@@ -1,12 +1,16 @@
 /**
  * The embed stage: source rows -> sha256 -> cache lookup -> decode (worker threads) -> face engine in
  * batches -> durable cache -> `embeddings.npy` + index. Decoding of the next rows runs in the pool
- * while the engine works on the current batch, through a bounded look-ahead window (memory stays at
- * about two batches of decoded images).
+ * while the engine works on the current batch, through a bounded look-ahead window of two batches
+ * (decoded pixels held at once: about three batches' worth, whatever the source size).
  *
  * Resume: every engine batch is stored in the cache before the next one starts (`EmbedCache`), and
  * outputs are written only at the end, from the results in row order, so a run killed at any moment
- * redoes at most one batch and a rerun writes the same bytes. Decode failures and unreadable rows
+ * redoes at most one batch and a rerun writes the same bytes. (The batches after the resume point
+ * are the same as an uninterrupted run's, since the stored ones are a prefix of them; an image
+ * repeated within the look-ahead can shift that. Equal bytes also assume one image's result does
+ * not depend on its batch-mates: true on CPU and for fixed-batch models; GPU kernels may differ in
+ * the last bits.) Decode failures and unreadable rows
  * are reported (warning + index status `error`) and never stop the run.
  */
 import { createHash } from "node:crypto";
@@ -194,11 +198,15 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
     while (!exhausted && window.length < lookahead) {
       const next = await iterator.next();
       if (next.done) exhausted = true;
-      else window.push(prepare(next.value));
+      else {
+        const prepared = prepare(next.value);
+        // Only a broken pool rejects; the loop sees it when it reaches this row. Until then the
+        // promise must not count as an unhandled rejection (which would end the process).
+        prepared.catch(() => {});
+        window.push(prepared);
+      }
     }
   };
-  // Keep rejections of prepared-but-unawaited rows from surfacing as unhandled on a failure path.
-  const settleWindow = () => Promise.allSettled(window);
 
   try {
     let batch: Prepared[] = [];
@@ -219,9 +227,6 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
       }
     }
     await runBatch(batch);
-  } catch (error) {
-    await settleWindow();
-    throw error;
   } finally {
     progress.stop();
     await pool.close();
