@@ -15,6 +15,7 @@ import { prepareEmbeddings } from "./prepare-embeddings.ts";
 import type { EmbeddingDtype, EmbeddingMatrix } from "./prepare-embeddings.ts";
 import { UnionFind } from "./union-find.ts";
 import { UsageError } from "../common/errors.ts";
+import { log } from "../common/logger.ts";
 
 export interface DbscanParams {
   /** Embeddings, one row per image, float32 or float64 (the precision sklearn would compute in). */
@@ -156,6 +157,11 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
   });
   passes++;
   let candidates = first.candidates;
+  const t = first.timings;
+  log.debug(
+    `cluster: ${first.tiles} tiles, ${first.candidates} candidates; quantise ${t.quantize.toFixed(2)} s, ` +
+      `onnxruntime ${t.onnxruntime.toFixed(2)} s, search ${t.total.toFixed(2)} s (margin ${first.quantizationMargin.toFixed(4)})`,
+  );
 
   const core = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) core[i] = counts[i]! >= minSamples ? 1 : 0;

@@ -39,15 +39,18 @@ export interface NeighborSearchResult {
   candidates: number;
   /** Tiles computed. */
   tiles: number;
+  /** Wall seconds: quantising, inside onnxruntime, and the whole search. */
+  timings: { quantize: number; onnxruntime: number; total: number };
 }
 
 const DIAGONAL_MASK = -(2 ** 30);
 
 function similarityGraph(dims: number, nearest: boolean, diagonal: boolean): Uint8Array {
-  const nodes: OnnxNode[] = [{ opType: "MatMulInteger", inputs: ["A", "B", "zp", "zp"], outputs: ["S"] }];
+  // uint8 x int8 is MLAS's native (VNNI) integer GEMM; A carries q + 128 with zero point 128.
+  const nodes: OnnxNode[] = [{ opType: "MatMulInteger", inputs: ["A", "B", "zp"], outputs: ["S"] }];
   const inputs: OnnxValueInfo[] = [
     { name: "A", elemType: OnnxType.uint8, dims: ["m", dims] },
-    { name: "B", elemType: OnnxType.uint8, dims: [dims, "n"] },
+    { name: "B", elemType: OnnxType.int8, dims: [dims, "n"] },
     { name: "threshold", elemType: OnnxType.int32, dims: [] },
   ];
   let scores = "S";
@@ -82,8 +85,8 @@ function similarityGraph(dims: number, nearest: boolean, diagonal: boolean): Uin
 interface Quantized {
   /** q + 128 per value, row-major [rows, dims]. */
   rowsU8: Uint8Array;
-  /** Column blocks of the transpose, block b = [dims, width_b] for rows b*tile ... */
-  blocks: Uint8Array[];
+  /** q, transposed in column blocks: block b = [dims, width_b] for rows b*tile ... */
+  blocks: Int8Array[];
   scale: number;
   margin: number;
 }
@@ -113,13 +116,13 @@ function quantize(prepared: PreparedEmbeddings, tile: number): Quantized {
   }
   // 1e-6 covers the float64 rounding of the bound itself and of |y| <= 1.
   const margin = worst * (2 + worst) + 1e-6;
-  const blocks: Uint8Array[] = [];
+  const blocks: Int8Array[] = [];
   for (let start = 0; start < rows; start += tile) {
     const width = Math.min(tile, rows - start);
-    const block = new Uint8Array(dims * width);
+    const block = new Int8Array(dims * width);
     for (let c = 0; c < width; c++) {
       const src = (start + c) * dims;
-      for (let k = 0; k < dims; k++) block[k * width + c] = rowsU8[src + k]!;
+      for (let k = 0; k < dims; k++) block[k * width + c] = rowsU8[src + k]! - 128;
     }
     blocks.push(block);
   }
@@ -133,7 +136,10 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   const wantNearest = params.nearestNeighbors ?? false;
   if (dims * 127 * 127 >= 2 ** 31) throw new Error(`cluster: ${dims} dimensions overflow the int32 prefilter`);
 
+  const started = performance.now();
   const quantized = quantize(prepared, tile);
+  const quantizeSeconds = (performance.now() - started) / 1000;
+  let ortSeconds = 0;
   const { scale, margin } = quantized;
   const scale2 = scale * scale;
   // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
@@ -172,7 +178,7 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
         const diagonal = bi === bj;
         const feeds: Record<string, ort.Tensor> = {
           A: a,
-          B: new ort.Tensor("uint8", block, [dims, w]),
+          B: new ort.Tensor("int8", block, [dims, w]),
           threshold: thresholdTensor,
         };
         if (diagonal && wantNearest) {
@@ -183,7 +189,9 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
           }
           feeds.mask = mask;
         }
+        const runStarted = performance.now();
         const out = await (diagonal ? diagSession : offSession).run(feeds);
+        ortSeconds += (performance.now() - runStarted) / 1000;
         const pairs = out.pairs!;
         const found = pairs.dims[1] as number;
         const index = pairs.data as BigInt64Array;
@@ -229,5 +237,6 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
       else nearest[i] = Math.min(bestApprox[i]! / scale2, minSimilarity);
     }
   }
-  return { nearest, quantizationMargin: margin, candidates, tiles };
+  const timings = { quantize: quantizeSeconds, onnxruntime: ortSeconds, total: (performance.now() - started) / 1000 };
+  return { nearest, quantizationMargin: margin, candidates, tiles, timings };
 }

@@ -81,7 +81,7 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
     if (args.suggestEps && !args.nnStats) throw new UsageError("--suggest-eps needs the nearest-neighbour statistics (drop --no-nn-stats)");
 
     let progress: Progress | undefined;
-    const started = Date.now();
+    const started = performance.now();
     const result = await runCluster({
       embeddingsPath: resolve(embeddings),
       eps,
@@ -100,6 +100,7 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
       },
     });
     progress?.stop();
+    const elapsedSeconds = (performance.now() - started) / 1000;
     const { stats } = result;
     for (const pair of stats.ambiguous_pairs) {
       log.warn(
@@ -111,7 +112,7 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
     log.info(
       `cluster: ${stats.input_rows} rows -> ${stats.identities} identities (${stats.clusters} clusters, ${stats.noise_rows} noise rows, ` +
         `noise ${noise}); ${stats.multi_image_clusters} multi-image, largest ${stats.largest_cluster}; ` +
-        `${((Date.now() - started) / 1000).toFixed(2)} s`,
+        `${elapsedSeconds.toFixed(2)} s`,
     );
     if (labelsOut) log.info(`labels: ${resolve(labelsOut)}`);
     if (statsOut) log.info(`stats: ${resolve(statsOut)}`);
@@ -125,7 +126,7 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
     }
     if (args.json) {
       process.stdout.write(
-        JSON.stringify({ ...stats, labels_out: labelsOut && resolve(labelsOut), stats_out: statsOut && resolve(statsOut) }) + "\n",
+        JSON.stringify({ ...stats, elapsed_seconds: elapsedSeconds, labels_out: labelsOut && resolve(labelsOut), stats_out: statsOut && resolve(statsOut) }) + "\n",
       );
     }
   },
