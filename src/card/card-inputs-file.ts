@@ -1,0 +1,59 @@
+/**
+ * `card-inputs.json`: the card's inputs less the config, saved next to a release by `export` so
+ * `idclusters card` and `verify` can re-render the card later without re-reading every shard.
+ * Plain JSON, keys in a fixed order, no timestamps.
+ */
+import { readFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { UsageError } from "../common/errors.ts";
+import type { ReleaseConfig } from "../config/types.ts";
+import type { CardInputs } from "./card-inputs.ts";
+
+export type SavedCardInputs = Omit<CardInputs, "config">;
+
+export async function saveCardInputs(params: { inputs: CardInputs; path: string }): Promise<void> {
+  const { config: _config, ...saved } = params.inputs;
+  const ordered: SavedCardInputs = {
+    data: saved.data,
+    clusterStats: saved.clusterStats,
+    problems: saved.problems,
+    models: saved.models,
+    source: saved.source,
+    toolVersion: saved.toolVersion,
+    ...(saved.previousCommit !== undefined && { previousCommit: saved.previousCommit }),
+  };
+  await mkdir(dirname(params.path), { recursive: true });
+  await writeFile(params.path, JSON.stringify(ordered, null, 2) + "\n");
+}
+
+function requireKeys(value: unknown, keys: string[], where: string): Record<string, unknown> {
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new UsageError(`${where}: expected a JSON object`);
+  const record = value as Record<string, unknown>;
+  const missing = keys.filter((k) => !(k in record));
+  if (missing.length > 0) throw new UsageError(`${where}: missing key(s) ${missing.join(", ")}`);
+  return record;
+}
+
+/** Reads a `card-inputs.json` (and optionally a separate `stats.json` that replaces its statistics). */
+export async function loadCardInputs(params: { path: string; config: ReleaseConfig; statsPath?: string }): Promise<CardInputs> {
+  const read = async (path: string) => {
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new UsageError(`${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    }
+  };
+  const saved = requireKeys(await read(params.path), ["data", "clusterStats", "problems", "models", "source", "toolVersion"], params.path);
+  let clusterStats = saved.clusterStats;
+  if (params.statsPath) {
+    clusterStats = requireKeys(await read(params.statsPath), ["rows", "identities", "size_distribution", "nearest_neighbor", "eps", "min_samples"], params.statsPath);
+  }
+  return { ...(saved as unknown as SavedCardInputs), clusterStats: clusterStats as CardInputs["clusterStats"], config: params.config };
+}

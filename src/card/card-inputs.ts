@@ -1,0 +1,66 @@
+/**
+ * Everything the dataset card is computed from. The card shows no number that is not derived from
+ * these values, so `verify` can re-render the card from the data and compare.
+ */
+import type { ClusterStats } from "../cluster/cluster-stats.ts";
+import type { ReleaseConfig } from "../config/types.ts";
+import type { ReleaseDataInfo } from "../release/release-data-info.ts";
+
+export type { ClusterStats };
+
+/** A source row that is not in the release, and why. */
+export interface CardProblem {
+  /** Row index in the source split. */
+  row: number;
+  fileName: string;
+  status: "no_face" | "error";
+  reason: string;
+}
+
+/** A model file the labels depend on. */
+export interface CardModel {
+  role: "detector" | "recognizer";
+  /** Detector family (`scrfd`, `yunet`). */
+  kind?: string;
+  /** Hub repo id, for a Hub model. */
+  repo?: string;
+  /** File in the repo. */
+  file?: string;
+  /** Pinned commit of the repo. */
+  revision?: string;
+  /** Local file, for a model not on the Hub. */
+  path?: string;
+  /** SHA-256 of the ONNX file that was actually run. */
+  sha256: string;
+  /** Licence of the weights. */
+  license?: string;
+}
+
+/** Where the images came from. */
+export interface CardSource {
+  /** Hub dataset repo id. */
+  repo?: string;
+  /** Commit of the source repo. */
+  revision?: string;
+  /** Local folder, for a source not on the Hub. */
+  path?: string;
+  /** Source split the images were read from. */
+  split: string;
+}
+
+export interface CardInputs {
+  /** The release config: `release.card.*`, clustering, images, release split/target. */
+  config: ReleaseConfig;
+  /** Shards and sizes of the written release. */
+  data: ReleaseDataInfo;
+  /** The cluster stage's statistics (its `stats.json`). */
+  clusterStats: ClusterStats;
+  /** Dropped source rows and why. */
+  problems: CardProblem[];
+  models: CardModel[];
+  source: CardSource;
+  /** idclusters version that built the release. */
+  toolVersion: string;
+  /** Commit of the previous release in the target repo, if any. */
+  previousCommit?: string;
+}
