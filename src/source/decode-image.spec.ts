@@ -121,6 +121,16 @@ test("sniffImageFormat recognises the signatures", () => {
   assert.equal(sniffImageFormat(new Uint8Array([1, 2, 3])), undefined);
 });
 
+test("AVIF decodes; BMP is refused with a plain reason", async () => {
+  const card = await testCard();
+  const avif = await sharp(card).avif({ lossless: true }).toBuffer();
+  assert.equal(sniffImageFormat(avif), "avif");
+  assert.deepEqual([(await decodeImage(avif)).width, (await decodeImage(avif)).height], [40, 24]);
+  const bmp = new Uint8Array(60);
+  bmp.set([0x42, 0x4d]);
+  assert.match(await reason(bmp), /BMP images are not supported/);
+});
+
 test("the release transform resizes and re-encodes before decoding", async () => {
   const card = await testCard();
   const transform = { size: 16, fit: "fill", kernel: "lanczos3", format: "jpeg", quality: 95 } as const;

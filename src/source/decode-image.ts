@@ -1,7 +1,7 @@
 /**
  * Encoded image bytes -> packed 8-bit RGB (`RgbImage`), the one decode every image goes through.
  *
- * What arrives is whatever a dataset holds: JPEG, PNG, WebP (GIF and TIFF too, first frame/page),
+ * What arrives is whatever a dataset holds: JPEG, PNG, WebP (GIF, TIFF and AVIF too, first frame/page),
  * greyscale, CMYK, with alpha, 16-bit, EXIF-rotated. What leaves is always upright 8-bit sRGB with
  * three channels, so the detector sees what a person sees (OpenCV's `imread`, which the reference
  * pipeline used, applies EXIF orientation and drops alpha the same way).
@@ -13,7 +13,7 @@ import { transformImage, type ImageTransform } from "./transform-image.ts";
 /** Default pixel limit, the config's `faces.max_pixels` default: 100 megapixels (10,000 x 10,000). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
-export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff";
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif" | "tiff" | "avif" | "bmp";
 
 /** Why an image could not be used; `reason` is a short sentence for reports and the index. */
 export class ImageDecodeError extends Error {
@@ -48,6 +48,8 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
   if (ascii(0, "RIFF") && ascii(8, "WEBP")) return "webp";
   if (ascii(0, "GIF87a") || ascii(0, "GIF89a")) return "gif";
   if ((ascii(0, "II") && at(2) === 42 && at(3) === 0) || (ascii(0, "MM") && at(2) === 0 && at(3) === 42)) return "tiff";
+  if (ascii(4, "ftypavif") || ascii(4, "ftypavis")) return "avif";
+  if (ascii(0, "BM") && bytes.length > 26) return "bmp";
   return undefined;
 }
 
@@ -55,7 +57,9 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
 export async function decodeImage(bytes: Uint8Array, params: DecodeImageParams = {}): Promise<RgbImage> {
   if (bytes.length === 0) throw new ImageDecodeError("empty file (0 bytes)");
   const format = sniffImageFormat(bytes);
-  if (!format) throw new ImageDecodeError("not an image (no JPEG, PNG, WebP, GIF or TIFF signature)");
+  if (!format) throw new ImageDecodeError("not an image (no JPEG, PNG, WebP, GIF, TIFF or AVIF signature)");
+  // datasets' imagefolder lists .bmp files, but libvips (sharp) cannot read them: say so plainly.
+  if (format === "bmp") throw new ImageDecodeError("BMP images are not supported by the decoder (convert them to PNG)");
   const maxPixels = params.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (params.transform) {
     try {
