@@ -3,7 +3,8 @@ import type { CommandModule } from "yargs";
 import { clusterCommand } from "./cluster.ts";
 import { configCommand } from "./config.ts";
 import { embedCommand } from "./embed.ts";
+import { exportCommand } from "./export.ts";
 import { pullCommand } from "./pull.ts";
 import { pushCommand } from "./push.ts";
 
-export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand];
+export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand, exportCommand];

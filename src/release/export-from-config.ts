@@ -1,0 +1,164 @@
+/**
+ * `idclusters export --config`: resolves a release config into the inputs of `exportRelease` (the
+ * source the embed stage read, its index, the cluster labels and statistics in the work directory,
+ * the model files and their SHA-256) and writes the release's shards. Also returns what the card
+ * stage needs, so the command can write README.md and assets/ next to the shards.
+ */
+import { existsSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { UsageError } from "../common/errors.ts";
+import { readNpy, readNpyHeader } from "../common/npy.ts";
+import type { ReleaseConfig } from "../config/index.ts";
+import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
+import { pullSnapshot } from "../hub/pull-snapshot.ts";
+import { planFromConfig, sha256OfFile } from "../pipeline/embed-setup.ts";
+import { isParquetSnapshot, listImageFolder, selectSplitShards } from "../source/index.ts";
+import { exportRelease, type ExportReleaseResult } from "./export-release.ts";
+import { inferredPassThroughColumns, parquetPassThroughColumns } from "./pass-through-columns.ts";
+import { readEmbedIndex } from "./read-embed-index.ts";
+import type { ReleaseColumn } from "./release-schema.ts";
+
+export interface ReleaseModelInfo {
+  role: "detector" | "recognizer";
+  kind?: string;
+  repo?: string;
+  file?: string;
+  revision?: string;
+  path?: string;
+  sha256: string;
+  license?: string;
+}
+
+export interface ExportFromConfigParams {
+  config: ReleaseConfig;
+  /** Release folder to write. */
+  outDir: string;
+  hub: ResolveHubSettingsParams;
+  onProgress?: (phase: "read" | "write", done: number, total: number) => void;
+}
+
+export interface ExportFromConfigResult extends ExportReleaseResult {
+  /** The cluster stage's statistics JSON, as written. */
+  clusterStats: unknown;
+  models: ReleaseModelInfo[];
+  source: { repo?: string; revision?: string; path?: string; split: string };
+}
+
+/** The work-directory files `export` reads. */
+export function workFiles(workDir: string) {
+  return {
+    embeddings: join(workDir, "embeddings.npy"),
+    index: join(workDir, "embeddings-index.parquet"),
+    labels: join(workDir, "labels.npy"),
+    // Written by `idclusters cluster --rows-out` (needed only when noise rows are dropped).
+    labelRows: join(workDir, "label-rows.npy"),
+    stats: join(workDir, "cluster-stats.json"),
+    spool: join(workDir, "release-spool", "images.bin"),
+  };
+}
+
+function readInt64Npy(path: string, what: string): BigInt64Array {
+  if (!existsSync(path)) throw new UsageError(`${path} is missing: ${what}`);
+  const array = readNpy(path);
+  if (array.dtype !== "int64" && array.dtype !== "int32") throw new UsageError(`${path}: expected int64 labels, got ${array.dtype}`);
+  if (array.shape.length !== 1) throw new UsageError(`${path}: expected a 1-D array, got shape (${array.shape.join(", ")})`);
+  return array.data instanceof BigInt64Array ? array.data : BigInt64Array.from(array.data as Int32Array, (v) => BigInt(v));
+}
+
+/** Where the source lies on disk: the local path, or the Hub snapshot (already pulled by the plan: no request). */
+async function sourcePathOf(config: ReleaseConfig, hub: ResolveHubSettingsParams): Promise<string> {
+  const location = config.source.location;
+  if (location.kind === "local") return location.path;
+  const settings = resolveHubSettings(hub);
+  const pulled = await pullSnapshot({
+    repo: location.repo,
+    revision: location.revision,
+    include: config.source.include ?? [`data/${config.source.split}-*`],
+    exclude: config.source.exclude,
+    hubUrl: settings.hubUrl,
+    accessToken: settings.accessToken,
+    cacheDir: settings.cacheDir,
+  });
+  return pulled.snapshotPath;
+}
+
+async function passThroughColumns(sourcePath: string, config: ReleaseConfig): Promise<ReleaseColumn[]> {
+  const names = config.source.passThrough;
+  if (names.length === 0) return [];
+  const info = await stat(sourcePath);
+  const parquet =
+    config.source.format === "parquet" || (config.source.format === "auto" && (info.isFile() || (await isParquetSnapshot(sourcePath))));
+  if (parquet) {
+    const files = info.isFile() ? [sourcePath] : await selectSplitShards({ snapshotDir: sourcePath, split: config.source.split });
+    return parquetPassThroughColumns({ file: files[0]!, names });
+  }
+  const entries = await listImageFolder({ folder: sourcePath });
+  return inferredPassThroughColumns({ names, rows: entries.map((e) => e.extra) });
+}
+
+export async function exportFromConfig(params: ExportFromConfigParams): Promise<ExportFromConfigResult> {
+  const { config } = params;
+  const files = workFiles(config.workDir);
+  if (!existsSync(files.index)) throw new UsageError(`${files.index} is missing: run idclusters embed --config ${config.file} first`);
+  if (!existsSync(files.stats)) throw new UsageError(`${files.stats} is missing: run idclusters cluster --config ${config.file} first`);
+  const plan = await planFromConfig(config, params.hub);
+  const sourcePath = await sourcePathOf(config, params.hub);
+  const index = await readEmbedIndex(files.index);
+  const labels = readInt64Npy(files.labels, `run idclusters cluster --config ${config.file} first`);
+  const embeddingRows = existsSync(files.embeddings) ? readNpyHeader(files.embeddings).shape[0] : undefined;
+  let labelRows: BigInt64Array | undefined;
+  if (embeddingRows !== undefined && labels.length !== embeddingRows) {
+    labelRows = readInt64Npy(
+      files.labelRows,
+      `labels.npy has ${labels.length} rows for ${embeddingRows} embeddings (noise dropped?); ` +
+        `run idclusters cluster --config ${config.file} --rows-out ${files.labelRows}`,
+    );
+    if (labelRows.length !== labels.length) throw new UsageError(`${files.labelRows} has ${labelRows.length} rows, labels.npy ${labels.length}`);
+  }
+  const statsText = await readFile(files.stats, "utf8");
+  let clusterStats: unknown;
+  try {
+    clusterStats = JSON.parse(statsText);
+  } catch {
+    throw new UsageError(`${files.stats} is not valid JSON`);
+  }
+
+  const result = await exportRelease({
+    source: plan.source,
+    index,
+    labels,
+    labelRows,
+    passThrough: await passThroughColumns(sourcePath, config),
+    transform: plan.transform,
+    maxPixels: plan.maxPixels,
+    outDir: params.outDir,
+    split: config.release.split,
+    maxShardSize: config.release.maxShardSize,
+    rowGroupSize: config.release.rowGroupSize,
+    spoolPath: files.spool,
+    onProgress: params.onProgress,
+  });
+
+  const model = (role: "detector" | "recognizer", sha256: string): ReleaseModelInfo => {
+    const m = role === "detector" ? config.detector : config.recognizer;
+    const where = m.location.kind === "hub" ? { repo: m.location.repo, file: m.location.file, revision: m.location.revision } : { path: m.location.path };
+    return {
+      role,
+      ...(role === "detector" && { kind: config.detector.kind }),
+      ...where,
+      sha256,
+      ...(m.license !== undefined && { license: m.license }),
+    };
+  };
+  const models = [
+    model("detector", await sha256OfFile(plan.detector.modelPath)),
+    model("recognizer", await sha256OfFile(plan.recognizer.modelPath)),
+  ];
+  const location = config.source.location;
+  const source =
+    location.kind === "hub"
+      ? { repo: location.repo, revision: location.revision, split: config.source.split }
+      : { path: location.path, split: config.source.split };
+  return { ...result, clusterStats, models, source };
+}

@@ -1,0 +1,224 @@
+/**
+ * Builds a release's Parquet shards from the source images, the embed index and the cluster
+ * labels, in two passes so memory stays bounded whatever the dataset size:
+ *
+ * 1. Read the source in order; keep the rows the release has (a face found, or kept by policy; not
+ *    dropped as noise); transform their images (keep the bytes, or resize + re-encode, the same
+ *    bytes the embed stage embedded); append the image bytes to a spool file; count the Arrow size.
+ * 2. Plan the shards from that size (`planShards`) and write them from the spool, row group by row
+ *    group (`writeReleaseShards`).
+ *
+ * Rows keep source order (labels depend on it, ../shared/docs/reference-pipeline.md). `cluster_size`
+ * is counted here from the labels of the rows actually written, so it always equals the number of
+ * rows that share the `cluster_id`; a row without an identity (noise kept by `noise: keep`, or no
+ * face kept by `no_face: keep`) has null `cluster_id` and `cluster_size`.
+ */
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import pLimit from "p-limit";
+import { UsageError } from "../common/errors.ts";
+import type { ImageSource, ImageTransform, SourceImage } from "../source/index.ts";
+import { transformImage } from "../source/index.ts";
+import { passThroughValue } from "./pass-through-columns.ts";
+import type { EmbedIndexEntry } from "./read-embed-index.ts";
+import type { ReleaseDataInfo } from "./release-data-info.ts";
+import { ArrowSizeCounter, CORE_COLUMNS } from "./release-schema.ts";
+import type { ReleaseColumn, ReleaseRow } from "./release-schema.ts";
+import { writeReleaseShards } from "./write-release-shards.ts";
+
+/** A source row that is not in the release (or has no identity), and why. */
+export interface ReleaseProblem {
+  row: number;
+  fileName: string;
+  status: "no_face" | "error";
+  reason: string;
+}
+
+export interface ExportReleaseParams {
+  /** The source the embed stage read (same rows, same order). */
+  source: ImageSource;
+  /** The embed index: one entry per source row. */
+  index: readonly EmbedIndexEntry[];
+  /** Final cluster label per row of embeddings.npy (after the noise policy); -1 = noise kept. */
+  labels: ArrayLike<bigint | number>;
+  /**
+   * Source-row -> label-row mapping when the labels do not follow embeddings.npy one to one
+   * (noise dropped): the embeddings row of each label. Undefined: label i is embeddings row i.
+   */
+  labelRows?: ArrayLike<bigint | number>;
+  /** Pass-through columns (see pass-through-columns.ts), after the four core columns. */
+  passThrough: readonly ReleaseColumn[];
+  /** Resize + re-encode; undefined keeps the source bytes. */
+  transform?: ImageTransform;
+  /** Pixel limit for the transform's decoder. */
+  maxPixels?: number;
+  /** Release folder. */
+  outDir: string;
+  split: string;
+  maxShardSize: number;
+  rowGroupSize: number;
+  /** Spool file for the image bytes between the passes (removed at the end). */
+  spoolPath: string;
+  /** Concurrent image transforms. */
+  concurrency?: number;
+  /** Called after each source row read (pass 1) and each row group written (pass 2). */
+  onProgress?: (phase: "read" | "write", done: number, total: number) => void;
+}
+
+export interface ExportReleaseResult {
+  data: ReleaseDataInfo;
+  /** Rows without a face or with errors, from the embed index. */
+  problems: ReleaseProblem[];
+  /** Rows dropped because their label is noise dropped by the clustering's noise policy. */
+  droppedNoise: number;
+  /** Bytes of image data written (sum over rows of the image cell's bytes). */
+  imageBytes: number;
+}
+
+interface SpooledRow {
+  offset: number;
+  length: number;
+  fileName: string;
+  clusterId: number | null;
+  extra: unknown[];
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The file name part of a row's name: `image.path` is the bare name (hf-parquet-and-card.md). */
+function bareName(fileName: string): string {
+  return basename(fileName.replace(/#\d+$/, ""));
+}
+
+export async function exportRelease(params: ExportReleaseParams): Promise<ExportReleaseResult> {
+  const { index, source } = params;
+  if (index.length !== source.total) {
+    throw new UsageError(`the embed index lists ${index.length} rows but the source has ${source.total}; re-run idclusters embed`);
+  }
+  // Label of each embeddings row (undefined: dropped as noise).
+  const labelOfEmbedding = new Map<number, number>();
+  for (let i = 0; i < params.labels.length; i++) {
+    const embeddingRow = params.labelRows ? Number(params.labelRows[i]) : i;
+    labelOfEmbedding.set(embeddingRow, Number(params.labels[i]));
+  }
+  const problems: ReleaseProblem[] = [];
+  const clusterIdOf: (number | null | undefined)[] = index.map((entry) => {
+    if (entry.status !== "ok") {
+      problems.push({ row: entry.row, fileName: entry.fileName, status: entry.status, reason: entry.reason ?? entry.status });
+      // A row without a face is in the release only when the embed stage kept it (no_face: keep),
+      // i.e. gave it an embedding row; it has no identity either way.
+      return entry.embeddingRow === null ? undefined : null;
+    }
+    if (entry.embeddingRow === null) throw new UsageError(`embed index row ${entry.row} (${entry.fileName}) is ok but has no embedding_row`);
+    if (!labelOfEmbedding.has(entry.embeddingRow)) {
+      if (params.labelRows) return undefined; // noise dropped by the clustering
+      throw new UsageError(
+        `labels cover ${params.labels.length} embeddings but row ${entry.row} is embedding ${entry.embeddingRow}; re-run idclusters cluster`,
+      );
+    }
+    const label = labelOfEmbedding.get(entry.embeddingRow)!;
+    return label >= 0 ? label : null;
+  });
+  const droppedNoise = index.filter((e, i) => e.status === "ok" && clusterIdOf[i] === undefined).length;
+  const sizeOf = new Map<number, number>();
+  for (const id of clusterIdOf) if (typeof id === "number") sizeOf.set(id, (sizeOf.get(id) ?? 0) + 1);
+
+  const columns: ReleaseColumn[] = [...CORE_COLUMNS, ...params.passThrough];
+  const counter = new ArrowSizeCounter(columns);
+  await mkdir(dirname(params.spoolPath), { recursive: true });
+  const spool = openSync(params.spoolPath, "w");
+  const spooled: SpooledRow[] = [];
+  let spoolSize = 0;
+  let imageBytes = 0;
+  try {
+    // Pass 1: transform in parallel, spool in source order.
+    const limit = pLimit(params.concurrency ?? 4);
+    const pending: Promise<void>[] = [];
+    let chain = Promise.resolve();
+    let read = 0;
+    const handle = async (image: SourceImage, bytesPromise: Promise<Uint8Array>): Promise<void> => {
+      const bytes = await bytesPromise;
+      const extra = params.passThrough.map((column) => passThroughValue(column, image.extra[column.name]));
+      const clusterId = clusterIdOf[image.row] ?? null;
+      const row: ReleaseRow = {
+        image: { bytes, path: bareName(image.fileName) },
+        file_name: image.fileName,
+        cluster_id: clusterId,
+        cluster_size: clusterId === null ? null : sizeOf.get(clusterId)!,
+      };
+      params.passThrough.forEach((column, i) => (row[column.name] = extra[i]));
+      counter.add(row);
+      let done = 0;
+      while (done < bytes.length) done += writeSync(spool, bytes, done, bytes.length - done);
+      spooled.push({ offset: spoolSize, length: bytes.length, fileName: image.fileName, clusterId, extra });
+      spoolSize += bytes.length;
+      imageBytes += bytes.length;
+    };
+    for await (const image of source.images()) {
+      const entry = index[image.row];
+      if (!entry || entry.fileName !== image.fileName) {
+        throw new UsageError(
+          `source row ${image.row} is ${image.fileName} but the embed index has ${entry?.fileName ?? "nothing"} there; re-run idclusters embed`,
+        );
+      }
+      params.onProgress?.("read", ++read, source.total);
+      if (clusterIdOf[image.row] === undefined) continue;
+      if (!image.bytes) throw new UsageError(`source row ${image.row} (${image.fileName}) has no bytes: ${image.problem ?? "unreadable"}`);
+      const original = image.bytes;
+      if (entry.imageSha256 && sha256(original) !== entry.imageSha256) {
+        throw new UsageError(`source row ${image.row} (${image.fileName}) changed since idclusters embed read it (sha256 differs); re-run embed`);
+      }
+      const transformed = params.transform
+        ? limit(() => transformImage(original, params.transform!, { maxPixels: params.maxPixels }))
+        : Promise.resolve(original);
+      // A failure surfaces once, through `chain`; the copies only pace the loop.
+      transformed.catch(() => undefined);
+      // Spool strictly in source order; keep at most a few transforms in flight.
+      chain = chain.then(() => handle(image, transformed));
+      pending.push(chain.catch(() => undefined));
+      if (pending.length >= 16) await pending.shift();
+    }
+    await chain;
+  } finally {
+    closeSync(spool);
+  }
+
+  // Pass 2: rows from the spool, one at a time.
+  const reader = openSync(params.spoolPath, "r");
+  try {
+    const rows = function* (): Generator<ReleaseRow> {
+      for (const s of spooled) {
+        const bytes = new Uint8Array(s.length);
+        let done = 0;
+        while (done < s.length) done += readSync(reader, bytes, done, s.length - done, s.offset + done);
+        const row: ReleaseRow = {
+          image: { bytes, path: bareName(s.fileName) },
+          file_name: s.fileName,
+          cluster_id: s.clusterId,
+          cluster_size: s.clusterId === null ? null : sizeOf.get(s.clusterId)!,
+        };
+        params.passThrough.forEach((column, i) => (row[column.name] = s.extra[i]));
+        yield row;
+      }
+    };
+    const data = await writeReleaseShards({
+      outDir: params.outDir,
+      split: params.split,
+      columns,
+      rows: rows(),
+      numRows: spooled.length,
+      numBytes: counter.bytes(),
+      maxShardSize: params.maxShardSize,
+      rowGroupSize: params.rowGroupSize,
+      onProgress: (done) => params.onProgress?.("write", done, spooled.length),
+    });
+    return { data, problems, droppedNoise, imageBytes };
+  } finally {
+    closeSync(reader);
+    await rm(params.spoolPath, { force: true });
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The release's columns as Arrow types and `datasets` features, and row-group-sized Arrow record
+ * batches built straight from buffers (no per-value boxing: the image bytes are copied once).
+ *
+ * Types and metadata follow ../shared/docs/hf-parquet-and-card.md ("Arrow / Parquet schema"):
+ * `image` is a nullable Struct<bytes: Binary, path: Utf8>, strings are Utf8, integers Int64, every
+ * field nullable, and the `huggingface` features JSON sits on the Arrow schema itself (pyarrow reads
+ * schema metadata only from the embedded `ARROW:schema`).
+ */
+import { Binary, Bool, Field, Float64, Int64, makeData, RecordBatch, Schema, Struct, Utf8 } from "apache-arrow";
+import type { Data, DataType } from "apache-arrow";
+import type { HfFeature } from "./release-data-info.ts";
+
+export type ReleaseColumnType = "image" | "string" | "int64" | "float64" | "bool";
+
+export interface ReleaseColumn {
+  /** Column name in the Parquet file and in the features. */
+  name: string;
+  /** Storage type. ClassLabel columns are `int64`. */
+  type: ReleaseColumnType;
+  /** The `datasets` feature written in the metadata and the card. */
+  feature: HfFeature;
+}
+
+/** An `image` cell: the encoded file and its bare file name, as `datasets` stores images. */
+export interface ImageCell {
+  bytes: Uint8Array | null;
+  path: string | null;
+}
+
+/** One release row: column name -> value (null or missing is a null cell). */
+export type ReleaseRow = Record<string, unknown>;
+
+/** The four columns every release has, in order (the issue's schema). */
+export const CORE_COLUMNS: readonly ReleaseColumn[] = [
+  { name: "image", type: "image", feature: { _type: "Image" } },
+  { name: "file_name", type: "string", feature: { _type: "Value", dtype: "string" } },
+  { name: "cluster_id", type: "int64", feature: { _type: "Value", dtype: "int64" } },
+  { name: "cluster_size", type: "int64", feature: { _type: "Value", dtype: "int64" } },
+];
+
+const imageStruct = (): Struct => new Struct([new Field("bytes", new Binary(), true), new Field("path", new Utf8(), true)]);
+
+function arrowType(type: ReleaseColumnType): DataType {
+  switch (type) {
+    case "image":
+      return imageStruct();
+    case "string":
+      return new Utf8();
+    case "int64":
+      return new Int64();
+    case "float64":
+      return new Float64();
+    case "bool":
+      return new Bool();
+  }
+}
+
+/** The `huggingface` metadata value: `{"info": {"features": {...}}}` in column order. */
+export function huggingfaceMetadata(columns: readonly ReleaseColumn[]): string {
+  const features: Record<string, HfFeature> = {};
+  for (const column of columns) features[column.name] = featureJson(column.feature);
+  return JSON.stringify({ info: { features } });
+}
+
+// Key order as `datasets` writes it (`_type` last), so the JSON reads like push_to_hub's.
+function featureJson(feature: HfFeature): HfFeature {
+  if (feature._type === "Value") return { dtype: feature.dtype, _type: "Value" } as HfFeature;
+  if (feature._type === "ClassLabel") return { names: feature.names, _type: "ClassLabel" } as HfFeature;
+  return { _type: "Image" };
+}
+
+export function releaseArrowSchema(columns: readonly ReleaseColumn[]): Schema {
+  return new Schema(
+    columns.map((c) => new Field(c.name, arrowType(c.type), true)),
+    new Map([["huggingface", huggingfaceMetadata(columns)]]),
+  );
+}
+
+const encoder = new TextEncoder();
+
+function utf8Bytes(value: unknown): Uint8Array | null {
+  if (value === null || value === undefined) return null;
+  return encoder.encode(typeof value === "string" ? value : String(value));
+}
+
+class Validity {
+  readonly bitmap: Uint8Array;
+  nullCount = 0;
+  constructor(readonly length: number) {
+    this.bitmap = new Uint8Array(Math.ceil(length / 8));
+  }
+  set(i: number, valid: boolean): void {
+    if (valid) this.bitmap[i >> 3]! |= 1 << (i & 7);
+    else this.nullCount++;
+  }
+  props(): { nullCount: number; nullBitmap?: Uint8Array } {
+    return this.nullCount === 0 ? { nullCount: 0 } : { nullCount: this.nullCount, nullBitmap: this.bitmap };
+  }
+}
+
+function variableData(type: Binary | Utf8, cells: (Uint8Array | null)[]): Data {
+  const validity = new Validity(cells.length);
+  const offsets = new Int32Array(cells.length + 1);
+  let total = 0;
+  cells.forEach((cell, i) => {
+    validity.set(i, cell !== null);
+    total += cell?.length ?? 0;
+    if (total > 0x7fffffff) throw new Error("a row group holds more than 2 GiB of one column; lower release.row_group_size");
+    offsets[i + 1] = total;
+  });
+  const data = new Uint8Array(total);
+  cells.forEach((cell, i) => {
+    if (cell) data.set(cell, offsets[i]!);
+  });
+  return makeData({ type, length: cells.length, valueOffsets: offsets, data, ...validity.props() } as never);
+}
+
+function columnData(column: ReleaseColumn, values: unknown[]): Data {
+  const n = values.length;
+  switch (column.type) {
+    case "image": {
+      const validity = new Validity(n);
+      const bytes: (Uint8Array | null)[] = [];
+      const paths: (Uint8Array | null)[] = [];
+      values.forEach((value, i) => {
+        const cell = (value ?? null) as ImageCell | null;
+        validity.set(i, cell !== null);
+        bytes.push(cell?.bytes ?? null);
+        paths.push(utf8Bytes(cell?.path ?? null));
+      });
+      return makeData({
+        type: imageStruct(),
+        length: n,
+        children: [variableData(new Binary(), bytes), variableData(new Utf8(), paths)],
+        ...validity.props(),
+      } as never);
+    }
+    case "string":
+      return variableData(new Utf8(), values.map(utf8Bytes));
+    case "int64": {
+      const validity = new Validity(n);
+      const data = new BigInt64Array(n);
+      values.forEach((value, i) => {
+        const valid = value !== null && value !== undefined;
+        validity.set(i, valid);
+        if (valid) data[i] = typeof value === "bigint" ? value : BigInt(value as number);
+      });
+      return makeData({ type: new Int64(), length: n, data, ...validity.props() } as never);
+    }
+    case "float64": {
+      const validity = new Validity(n);
+      const data = new Float64Array(n);
+      values.forEach((value, i) => {
+        const valid = value !== null && value !== undefined;
+        validity.set(i, valid);
+        if (valid) data[i] = Number(value);
+      });
+      return makeData({ type: new Float64(), length: n, data, ...validity.props() } as never);
+    }
+    case "bool": {
+      const validity = new Validity(n);
+      const data = new Uint8Array(Math.ceil(n / 8));
+      values.forEach((value, i) => {
+        const valid = value !== null && value !== undefined;
+        validity.set(i, valid);
+        if (valid && value) data[i >> 3]! |= 1 << (i & 7);
+      });
+      return makeData({ type: new Bool(), length: n, data, ...validity.props() } as never);
+    }
+  }
+}
+
+/** An Arrow record batch of `rows` with the release schema (metadata included). */
+export function releaseRecordBatch(schema: Schema, columns: readonly ReleaseColumn[], rows: readonly ReleaseRow[]): RecordBatch {
+  const children = columns.map((column) => columnData(column, rows.map((row) => row[column.name] ?? null)));
+  const struct = makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children });
+  return new RecordBatch(schema, struct);
+}
+
+/**
+ * Arrow in-memory bytes of the split, as pyarrow's `Table.nbytes` counts a single-chunk table:
+ * value buffers, 4-byte offsets (n + 1 per variable-width column) and a validity bitmap only for
+ * columns that hold nulls. This is `num_bytes` in the card and what sharding divides
+ * (../shared/docs/hf-parquet-and-card.md, "Files and sharding" and the YAML header).
+ */
+export class ArrowSizeCounter {
+  private rows = 0;
+  private dataBytes = 0;
+  private readonly hasNulls = new Map<string, boolean>();
+
+  constructor(private readonly columns: readonly ReleaseColumn[]) {}
+
+  /** Counts one row. */
+  add(row: ReleaseRow): void {
+    this.rows++;
+    for (const column of this.columns) {
+      const value = row[column.name] ?? null;
+      if (value === null) this.hasNulls.set(column.name, true);
+      switch (column.type) {
+        case "image": {
+          const cell = value as ImageCell | null;
+          if (cell?.bytes === null || cell?.bytes === undefined) this.hasNulls.set(`${column.name}.bytes`, true);
+          if (cell?.path === null || cell?.path === undefined) this.hasNulls.set(`${column.name}.path`, true);
+          this.dataBytes += (cell?.bytes?.length ?? 0) + (cell?.path ? encoder.encode(cell.path).length : 0);
+          break;
+        }
+        case "string":
+          this.dataBytes += value === null ? 0 : encoder.encode(String(value)).length;
+          break;
+        case "int64":
+        case "float64":
+          this.dataBytes += 8;
+          break;
+        case "bool":
+          break;
+      }
+    }
+  }
+
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  /** The total so far. */
+  bytes(): number {
+    const n = this.rows;
+    const bitmap = Math.ceil(n / 8);
+    let total = this.dataBytes;
+    for (const column of this.columns) {
+      if (column.type === "image") total += 2 * 4 * (n + 1);
+      if (column.type === "string") total += 4 * (n + 1);
+      if (column.type === "bool") total += bitmap;
+    }
+    for (const nulls of this.hasNulls.values()) if (nulls) total += bitmap;
+    return n === 0 ? 0 : total;
+  }
+}
