@@ -92,10 +92,13 @@ test("EXIF orientation is applied", async () => {
   assert.ok(r2! < 30 && g2! < 40, `bottom-right is dark, got ${pixel(upright, 37, 21)}`);
 });
 
-test("zero-byte, non-image, truncated and corrupt inputs fail with a reason", async (t) => {
+test("zero-byte and non-image inputs fail with a reason", async () => {
   assert.match(await reason(new Uint8Array(0)), /empty file/);
   assert.match(await reason(new TextEncoder().encode("name,label\nx,1\n")), /not an image/);
   assert.match(await reason(new TextEncoder().encode("<svg xmlns='http://www.w3.org/2000/svg'/>")), /not an image/);
+});
+
+test("truncated and corrupt photos fail with a reason", async (t) => {
   if (!existsSync(FACE)) return t.skip("../shared/fixtures missing");
   const jpeg = readFileSync(FACE);
   assert.match(await reason(jpeg.subarray(0, Math.floor(jpeg.length / 2))), /^jpeg cannot be decoded: .*(premature|truncat)/i);
