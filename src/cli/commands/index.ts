@@ -6,5 +6,6 @@ import { embedCommand } from "./embed.ts";
 import { exportCommand } from "./export.ts";
 import { pullCommand } from "./pull.ts";
 import { pushCommand } from "./push.ts";
+import { verifyCommand } from "./verify.ts";
 
-export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand, exportCommand];
+export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand, exportCommand, verifyCommand];

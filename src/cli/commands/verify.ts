@@ -1,0 +1,79 @@
+/**
+ * `idclusters verify <release folder | hub repo@rev>`: re-reads every shard with DuckDB (a reader
+ * independent of the writer's parquet-wasm) and checks schema, features metadata, row counts
+ * against the card, `cluster_size` against the count of its `cluster_id`, and the card's numbers
+ * against the data. Exit 0 when everything holds, 1 with one line per problem otherwise.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { RuntimeError } from "../../common/errors.ts";
+import { log } from "../../common/logger.ts";
+import { loadConfig } from "../../config/index.ts";
+import type { ReleaseConfig } from "../../config/index.ts";
+import { parseHubRepo, pullSnapshot, resolveHubSettings } from "../../hub/index.ts";
+import { verifyRelease } from "../../release/verify-release.ts";
+import type { GlobalArgs } from "../global-options.ts";
+
+interface VerifyArgs extends GlobalArgs {
+  release: string;
+  config?: string;
+  maxRowGroupRows: number;
+}
+
+async function releaseFolder(args: VerifyArgs): Promise<string> {
+  if (existsSync(args.release)) return resolve(args.release);
+  const [repo, revision] = args.release.split("@") as [string, string | undefined];
+  parseHubRepo(repo, "dataset", "verify");
+  const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
+  const pulled = await pullSnapshot({
+    repo,
+    revision: revision ?? "main",
+    include: ["data/**", "README.md", "card-inputs.json", "assets/**"],
+    hubUrl: settings.hubUrl,
+    accessToken: settings.accessToken,
+    cacheDir: settings.cacheDir,
+  });
+  log.info(`verify: ${repo}@${pulled.commit.slice(0, 12)} in ${pulled.snapshotPath}`);
+  return pulled.snapshotPath;
+}
+
+export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
+  command: "verify <release>",
+  describe: "check a release folder or Hub dataset (repo@rev) with an independent reader (DuckDB)",
+  builder: (argv: Argv<GlobalArgs>) =>
+    argv
+      .positional("release", { type: "string", demandOption: true, describe: "release folder, or Hub dataset repo[@revision]" })
+      .option("config", { type: "string", describe: "release config: also checks every generated number of the card (needs card-inputs.json)" })
+      .option("max-row-group-rows", { type: "number", default: 100, describe: "most rows a row group may hold" })
+      .example("$0 verify release/", "check a local release folder")
+      .example("$0 verify user/dataset@v1 --config configs/celebahq_512.yaml", "check a published release") as unknown as Argv<VerifyArgs>,
+  handler: async (args) => {
+    const folder = await releaseFolder(args);
+    let config: ReleaseConfig | undefined;
+    if (args.config) config = await loadConfig({ file: args.config, workDir: args.workDir });
+    const inputsPath = resolve(folder, "card-inputs.json");
+    const result = await verifyRelease({
+      folder,
+      maxRowGroupRows: args.maxRowGroupRows,
+      checkCard:
+        config && existsSync(inputsPath)
+          ? async (cardText, data) => {
+              const card = await import("../../card/index.ts");
+              const inputs = await card.loadCardInputs({ path: inputsPath, config: config! });
+              return card.checkCard({ cardText, inputs: { ...inputs, data } });
+            }
+          : undefined,
+    });
+    if (args.config && !existsSync(inputsPath)) log.warn(`${inputsPath} is missing: the card's generated numbers were not checked`);
+    for (const split of result.splits) {
+      log.info(`verify: split ${split.split}: ${split.numExamples} rows in ${split.shards.length} shard(s), ${split.downloadSize} bytes`);
+    }
+    if (args.json) process.stdout.write(JSON.stringify({ folder, ok: result.problems.length === 0, ...result }, null, 2) + "\n");
+    else for (const problem of result.problems) process.stdout.write(problem + "\n");
+    if (result.problems.length > 0) throw new RuntimeError(`verify: ${result.problems.length} problem(s) in ${folder}`);
+    log.info(`verify: ok (${result.checks.join("; ")})`);
+    if (!args.json) process.stdout.write("ok\n");
+  },
+};
+
