@@ -100,7 +100,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       .option("max-pixels", { type: "number", describe: "reject images with more pixels (default: config or 100,000,000)" })
       .option("resize", { type: "number", describe: "ad hoc: first resize to N x N (lanczos3) and re-encode as JPEG q95, as a release would" })
       .option("decode-workers", { type: "number", describe: "decode worker threads (default: cores - 1, at most 4; 0 on 1-2 cores)" })
-      .option("out", { type: "string", describe: "embeddings .npy path (default with --config: <work dir>/embeddings.npy)" })
+      .option("out", { type: "string", describe: "embeddings .npy path (default with --config: <work dir>/embeddings.npy); ad hoc, the resume cache is <work dir>/cache/embed, work dir defaulting to <out's folder>/.idclusters" })
       .option("index-out", { type: "string", describe: "index path, .jsonl or .parquet (default with --config: <work dir>/embeddings-index.parquet)" })
       .option("dump-crops", { type: "string", describe: "write the aligned 112x112 crops as PNG into this folder" })
       .check((a) => {
