@@ -17,6 +17,8 @@ export interface VerifyReleaseParams {
   folder: string;
   /** Most rows a row group may hold (100 for image data). */
   maxRowGroupRows?: number;
+  /** Check README.md too (default true); false verifies the shards alone. */
+  card?: boolean;
   /**
    * Checks the card's generated text against the data (the card stage's `checkCard`, given inputs
    * whose `data` is what this verifier measured). Returns mismatches.
@@ -248,8 +250,10 @@ export async function verifyRelease(params: VerifyReleaseParams): Promise<Verify
 
   // The card's dataset_info against the data.
   const readmePath = join(params.folder, "README.md");
-  const card = await readFile(readmePath, "utf8").catch(() => undefined);
-  if (card === undefined) problems.push("README.md is missing");
+  const card = params.card === false ? undefined : await readFile(readmePath, "utf8").catch(() => undefined);
+  if (params.card === false) {
+    // shards only
+  } else if (card === undefined) problems.push("README.md is missing");
   else {
     const match = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(card);
     const header = match ? (parseYaml(match[1]!) as Record<string, unknown> | null) : null;
