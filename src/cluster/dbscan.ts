@@ -40,6 +40,8 @@ export interface DbscanParams {
   maxStoredPairs?: number;
   /** Names the input in errors. */
   source?: string;
+  /** Normalise the rows inside `embeddings.data` (the caller gives the array up) to save memory. */
+  inPlace?: boolean;
   /** Progress over similarity tiles. */
   onTile?: (done: number, total: number) => void;
 }
@@ -102,7 +104,7 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
   if (!Number.isInteger(minSamples) || minSamples < 1) {
     throw new UsageError(`min_samples must be an integer >= 1, got ${minSamples}`);
   }
-  const prepared = prepareEmbeddings({ matrix: params.embeddings, eps, source: params.source });
+  const prepared = prepareEmbeddings({ matrix: params.embeddings, eps, source: params.source, inPlace: params.inPlace });
   const rows = prepared.rows;
   const margin = params.ambiguityMargin ?? 2e-6;
   const threshold = prepared.threshold;

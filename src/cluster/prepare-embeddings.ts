@@ -46,6 +46,8 @@ export interface PrepareParams {
   eps: number;
   /** Names the input in error messages (a file path). */
   source?: string;
+  /** Normalise into the input array instead of a copy (saves rows x dims values of memory). */
+  inPlace?: boolean;
 }
 
 /** sklearn's `pairwise_distances_chunked` rows per chunk at the default 1024 MiB working memory. */
@@ -66,8 +68,8 @@ export function prepareEmbeddings(params: PrepareParams): PreparedEmbeddings {
   // One loop per element type keeps V8's element access monomorphic (this is most of the time).
   const unit =
     data instanceof Float32Array
-      ? normalizeRows32(data, rows, dims, zeroRow, source)
-      : normalizeRows64(data, rows, dims, zeroRow, source);
+      ? normalizeRows32(data, rows, dims, zeroRow, source, params.inPlace ? data : new Float32Array(rows * dims))
+      : normalizeRows64(data, rows, dims, zeroRow, source, params.inPlace ? data : new Float64Array(rows * dims));
 
   // sklearn compares `1 - s` (clipped to [0, 2]) with eps in the input dtype: for float32 the
   // Python float eps is cast to float32 (NumPy value-based casting), so the rule is
@@ -109,8 +111,14 @@ function badValue(data: ArrayLike<number>, row: number, dims: number, source: st
 // sklearn's normalize: norm = sqrt(sum of squares) in the input dtype, zero norms replaced by 1,
 // then x / norm in the input dtype (a Float32Array store rounds the double quotient exactly as a
 // float32 division would).
-function normalizeRows32(data: Float32Array, rows: number, dims: number, zeroRow: Uint8Array, source: string): Float32Array {
-  const unit = new Float32Array(rows * dims);
+function normalizeRows32(
+  data: Float32Array,
+  rows: number,
+  dims: number,
+  zeroRow: Uint8Array,
+  source: string,
+  unit: Float32Array,
+): Float32Array {
   for (let r = 0, base = 0; r < rows; r++, base += dims) {
     let sum = 0;
     for (let k = base; k < base + dims; k++) sum += data[k]! * data[k]!;
@@ -125,8 +133,14 @@ function normalizeRows32(data: Float32Array, rows: number, dims: number, zeroRow
   return unit;
 }
 
-function normalizeRows64(data: Float64Array, rows: number, dims: number, zeroRow: Uint8Array, source: string): Float64Array {
-  const unit = new Float64Array(rows * dims);
+function normalizeRows64(
+  data: Float64Array,
+  rows: number,
+  dims: number,
+  zeroRow: Uint8Array,
+  source: string,
+  unit: Float64Array,
+): Float64Array {
   for (let r = 0, base = 0; r < rows; r++, base += dims) {
     let sum = 0;
     for (let k = base; k < base + dims; k++) sum += data[k]! * data[k]!;

@@ -73,6 +73,8 @@ export async function runCluster(params: RunClusterParams): Promise<RunClusterRe
     tileRows: params.tileRows,
     threads: params.threads,
     source: params.embeddingsPath,
+    // the array was read for this run alone
+    inPlace: true,
     onTile: params.onTile,
   });
   const final = applyNoisePolicy({ labels: result.labels, policy: params.noise });
