@@ -3,18 +3,18 @@
  * the inputs of `runEmbed`: an image source, engine specs, the cache fingerprint and output paths.
  * Hub locations (source snapshot, model files) are pulled into the Hub cache first.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import type { DetectorSpec, DeviceChoice, RecognizerSpec } from "../faces/index.ts";
-import { pullSnapshot } from "../hub/pull-snapshot.ts";
-import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
+import type { ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { isParquetSnapshot, openImageFolder, openParquetImages, selectSplitShards } from "../source/index.ts";
 import type { ImageSource, ImageTransform } from "../source/index.ts";
 import type { EmbedFingerprintParams } from "./embed-cache.ts";
+import { pullReleaseInputs, sha256OfFile } from "./release-inputs.ts";
+
+export { sha256OfFile };
 
 export interface EmbedPlan {
   source: ImageSource;
@@ -29,16 +29,6 @@ export interface EmbedPlan {
   embeddingsPath: string;
   indexPath?: string;
   cacheRoot: string;
-}
-
-export async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  } catch (error) {
-    throw new UsageError(`cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  return hash.digest("hex");
 }
 
 /** The cache fingerprint: model bytes and every parameter that changes a face result. */
@@ -77,35 +67,6 @@ export async function openLocalSource(params: {
   return openParquetImages({ files, imageColumn: params.imageColumn, passThrough: params.passThrough });
 }
 
-async function modelPath(
-  location: ReleaseConfig["detector"]["location"],
-  expectedSha256: string | undefined,
-  hub: ResolveHubSettingsParams,
-): Promise<string> {
-  let path: string;
-  if (location.kind === "local") path = location.path;
-  else {
-    const settings = resolveHubSettings(hub);
-    const pulled = await pullSnapshot({
-      repo: location.repo,
-      repoType: "model",
-      revision: location.revision,
-      include: [location.file],
-      hubUrl: settings.hubUrl,
-      accessToken: settings.accessToken,
-      cacheDir: settings.cacheDir,
-    });
-    path = join(pulled.snapshotPath, location.file);
-  }
-  if (expectedSha256) {
-    const actual = await sha256OfFile(path);
-    if (actual !== expectedSha256.toLowerCase()) {
-      throw new UsageError(`model file ${path} has sha256 ${actual}, the config expects ${expectedSha256}`);
-    }
-  }
-  return path;
-}
-
 function transformOf(config: ReleaseConfig): ImageTransform | undefined {
   const images = config.images;
   if (images.transform !== "resize") return undefined;
@@ -116,23 +77,9 @@ function transformOf(config: ReleaseConfig): ImageTransform | undefined {
 /** The plan of `idclusters embed --config <file>`: outputs and cache in the config's work dir. */
 export async function planFromConfig(config: ReleaseConfig, hub: ResolveHubSettingsParams): Promise<EmbedPlan> {
   const { source: sourceConfig } = config;
-  let sourcePath: string;
-  if (sourceConfig.location.kind === "local") sourcePath = sourceConfig.location.path;
-  else {
-    const settings = resolveHubSettings(hub);
-    const pulled = await pullSnapshot({
-      repo: sourceConfig.location.repo,
-      revision: sourceConfig.location.revision,
-      include: sourceConfig.include ?? [`data/${sourceConfig.split}-*`],
-      exclude: sourceConfig.exclude,
-      hubUrl: settings.hubUrl,
-      accessToken: settings.accessToken,
-      cacheDir: settings.cacheDir,
-    });
-    sourcePath = pulled.snapshotPath;
-  }
+  const inputs = await pullReleaseInputs(config, hub);
   const source = await openLocalSource({
-    path: sourcePath,
+    path: inputs.sourcePath,
     format: sourceConfig.format,
     split: sourceConfig.split,
     imageColumn: sourceConfig.imageColumn,
@@ -142,13 +89,13 @@ export async function planFromConfig(config: ReleaseConfig, hub: ResolveHubSetti
     source,
     detector: {
       kind: config.detector.kind,
-      modelPath: await modelPath(config.detector.location, config.detector.sha256, hub),
+      modelPath: inputs.detector.path,
       inputSize: config.detector.inputSize,
       scoreThreshold: config.detector.scoreThreshold,
       nmsThreshold: config.detector.nmsThreshold,
     },
     recognizer: {
-      modelPath: await modelPath(config.recognizer.location, config.recognizer.sha256, hub),
+      modelPath: inputs.recognizer.path,
       mean: config.recognizer.mean,
       std: config.recognizer.std,
       dtype: config.recognizer.dtype,
