@@ -1,0 +1,100 @@
+/**
+ * `npm run bench:export [-- --rows 28000 --kb 60 --row-group 100 --shard-mb 500 --out <dir> --keep --json]`
+ *
+ * The release writer on synthetic JPEG-sized payloads: 28,000 rows of about 60 KB deterministic
+ * pseudo-random bytes (a pool of 64 distinct buffers of 48-72 KB, so generation costs nothing),
+ * written as push_to_hub shards (500 MB, row groups of 100). Reports MB/s of image bytes written
+ * (goal >= 400 MB/s), peak RSS (goal < 1 GiB) and the load average: the machine may be shared.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ArrowSizeCounter, CORE_COLUMNS, type ReleaseRow } from "../src/release/release-schema.ts";
+import { writeReleaseShards } from "../src/release/write-release-shards.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: "string", default: "28000" },
+    kb: { type: "string", default: "60" },
+    "row-group": { type: "string", default: "100" },
+    "shard-mb": { type: "string", default: "500" },
+    out: { type: "string" },
+    keep: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  },
+});
+const rows = Number(args.rows);
+const kb = Number(args.kb);
+
+// xorshift32: the same bytes on every run and machine.
+let state = 0x9e3779b9;
+const next = () => {
+  state ^= state << 13;
+  state ^= state >>> 17;
+  state ^= state << 5;
+  return state >>> 0;
+};
+const pool: Uint8Array[] = [];
+for (let i = 0; i < 64; i++) {
+  const size = Math.round(kb * 1000 * (0.8 + 0.4 * (next() / 2 ** 32)));
+  const bytes = new Uint8Array(size);
+  const words = new Uint32Array(bytes.buffer, 0, Math.floor(size / 4));
+  for (let j = 0; j < words.length; j++) words[j] = next();
+  bytes[0] = 0xff; // a JPEG's SOI marker, for looks
+  bytes[1] = 0xd8;
+  pool.push(bytes);
+}
+const row = (i: number): ReleaseRow => {
+  const name = `${String(i).padStart(5, "0")}.jpg`;
+  return { image: { bytes: pool[i % pool.length]!, path: name }, file_name: name, cluster_id: Math.floor(i / 3), cluster_size: 3 };
+};
+const counter = new ArrowSizeCounter(CORE_COLUMNS);
+let imageBytes = 0;
+for (let i = 0; i < rows; i++) {
+  const r = row(i);
+  counter.add(r);
+  imageBytes += pool[i % pool.length]!.length;
+}
+function* generate(): Generator<ReleaseRow> {
+  for (let i = 0; i < rows; i++) yield row(i);
+}
+
+const out = args.out ?? mkdtempSync(join(tmpdir(), "idclusters-bench-export-"));
+const loadBefore = loadavg();
+const started = performance.now();
+const info = await writeReleaseShards({
+  outDir: out,
+  split: "train",
+  columns: CORE_COLUMNS,
+  rows: generate(),
+  numRows: rows,
+  numBytes: counter.bytes(),
+  maxShardSize: Number(args["shard-mb"]) * 1e6,
+  rowGroupSize: Number(args["row-group"]),
+});
+const seconds = (performance.now() - started) / 1000;
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+const written = info.shards.reduce((s, x) => s + statSync(join(out, x.path)).size, 0);
+if (!args.keep && !args.out) rmSync(out, { recursive: true, force: true });
+
+const result = {
+  rows,
+  shards: info.shards.length,
+  imageMB: imageBytes / 1e6,
+  fileMB: written / 1e6,
+  seconds,
+  imageMBps: imageBytes / 1e6 / seconds,
+  peakRssMiB,
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  loadavg: [loadBefore, loadavg()].map((l) => l.map((x) => x.toFixed(2)).join(" ")),
+};
+if (args.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+else {
+  process.stdout.write(
+    `export writer: ${rows} rows, ${result.imageMB.toFixed(0)} MB of images -> ${result.shards} shard(s), ${result.fileMB.toFixed(0)} MB\n` +
+      `  ${seconds.toFixed(1)} s, ${result.imageMBps.toFixed(0)} MB/s of image bytes (goal >= 400), peak RSS ${peakRssMiB.toFixed(0)} MiB (goal < 1024)\n` +
+      `  ${result.cpu} x ${result.cores}; load average before ${result.loadavg[0]}, after ${result.loadavg[1]}\n`,
+  );
+}
