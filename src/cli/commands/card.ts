@@ -1,0 +1,102 @@
+/**
+ * `idclusters card --config <file>`: re-renders a release's dataset card (README.md and assets/)
+ * from its `card-inputs.json` (written by `export`), merging into an existing card: hand-written
+ * sections and unknown YAML keys stay, `dataset_info`, `configs` and the generated blocks are
+ * replaced.
+ *
+ *   idclusters card --config configs/celebahq_512.yaml                         (merge into <work dir>/release/README.md)
+ *   idclusters card --config ... --existing edgarcancinoe/celebahq_512_id_clusters@main   (merge into the published card)
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { UsageError } from "../../common/errors.ts";
+import { log } from "../../common/logger.ts";
+import { loadConfig } from "../../config/index.ts";
+import { parseHubRepo } from "../../hub/repo-designation.ts";
+import type { GlobalArgs } from "../global-options.ts";
+
+interface CardArgs extends GlobalArgs {
+  config: string;
+  inputs?: string;
+  stats?: string;
+  existing?: string;
+  fresh: boolean;
+  out?: string;
+}
+
+/** The existing card's text and a name for messages, from a local file or a Hub dataset `repo[@rev]`. */
+async function readExistingCard(args: CardArgs, spec: string): Promise<{ text: string; name: string } | undefined> {
+  if (existsSync(spec)) return { text: await readFile(spec, "utf8"), name: resolve(spec) };
+  const at = spec.lastIndexOf("@");
+  const repo = at > 0 ? spec.slice(0, at) : spec;
+  const revision = at > 0 ? spec.slice(at + 1) : "main";
+  if (!/^[^/\s]+\/[^/\s]+$/.test(repo)) throw new UsageError(`--existing: "${spec}" is neither a file nor a Hub dataset repo[@revision]`);
+  parseHubRepo(repo, "dataset", "--existing");
+  const { resolveHubSettings } = await import("../../hub/hub-settings.ts");
+  const { pullSnapshot } = await import("../../hub/pull-snapshot.ts");
+  const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
+  const pulled = await pullSnapshot({
+    repo,
+    revision,
+    include: ["README.md"],
+    hubUrl: settings.hubUrl,
+    ...(settings.accessToken && { accessToken: settings.accessToken }),
+    cacheDir: settings.cacheDir,
+  });
+  const path = join(pulled.snapshotPath, "README.md");
+  const name = `${repo}@${pulled.commit.slice(0, 12)}:README.md`;
+  if (!existsSync(path)) {
+    log.warn(`${repo}@${revision} has no README.md; rendering a fresh card`);
+    return undefined;
+  }
+  return { text: await readFile(path, "utf8"), name };
+}
+
+export const cardCommand: CommandModule<GlobalArgs, CardArgs> = {
+  command: "card",
+  describe: "re-render a release's dataset card and plots from its data, keeping hand-written sections",
+  builder: (argv: Argv<GlobalArgs>) =>
+    argv
+      .option("config", { type: "string", demandOption: true, describe: "release config (card keys, clustering, images)" })
+      .option("out", { type: "string", describe: "release folder to write README.md and assets/ into (default: <work dir>/release)" })
+      .option("inputs", { type: "string", describe: "card inputs written by export (default: <out>/card-inputs.json)" })
+      .option("stats", { type: "string", describe: "cluster statistics JSON replacing the one in the card inputs" })
+      .option("existing", { type: "string", describe: "card to merge into: a README.md or a Hub dataset repo[@revision] (default: <out>/README.md when present)" })
+      .option("fresh", { type: "boolean", default: false, describe: "ignore any existing card and render the template from scratch" })
+      .example("$0 card --config configs/celebahq_512.yaml", "update <work dir>/release/README.md from the data")
+      .example("$0 card --config configs/celebahq_512.yaml --existing user/dataset@main", "merge into the published card") as unknown as Argv<CardArgs>,
+  handler: async (args) => {
+    // Checked here: yargs' .conflicts() counts --fresh's default (false) as given.
+    if (args.fresh && args.existing !== undefined) throw new UsageError("--fresh and --existing exclude each other");
+    const config = await loadConfig({ file: args.config, workDir: args.workDir });
+    const outDir = resolve(args.out ?? join(config.workDir, "release"));
+    const inputsPath = resolve(args.inputs ?? join(outDir, "card-inputs.json"));
+    if (!existsSync(inputsPath)) {
+      throw new UsageError(`${inputsPath} is missing: run idclusters export --config ${args.config} first, or pass --inputs`);
+    }
+    const card = await import("../../card/index.ts");
+    const inputs = await card.loadCardInputs({ path: inputsPath, config, ...(args.stats && { statsPath: resolve(args.stats) }) });
+
+    const localCard = join(outDir, "README.md");
+    const existing = args.fresh
+      ? undefined
+      : args.existing !== undefined
+        ? await readExistingCard(args, args.existing)
+        : existsSync(localCard)
+          ? { text: await readFile(localCard, "utf8"), name: localCard }
+          : undefined;
+    const written = await card.writeCard({
+      inputs,
+      outDir,
+      ...(existing && { existingCard: existing.text, existingName: existing.name }),
+    });
+    // A block the author duplicated is refreshed in every copy but still worth a word.
+    const mismatches = card.checkCard({ cardText: await readFile(written.readmePath, "utf8"), inputs });
+    for (const mismatch of mismatches) log.warn(`${written.readmePath}: ${mismatch}`);
+    log.info(`card: ${written.readmePath}${existing ? ` (merged into ${existing.name})` : ""}, ${written.assets.length} plot(s)`);
+    if (args.json) process.stdout.write(JSON.stringify({ readme: written.readmePath, assets: written.assets, mergedFrom: existing?.name ?? null }, null, 2) + "\n");
+    else process.stdout.write(written.readmePath + "\n");
+  },
+};
