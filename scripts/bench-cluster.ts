@@ -185,7 +185,7 @@ try {
     );
     if (!identical) process.exitCode = 1;
   } else {
-    console.log("sklearn: skipped (no --no-sklearn flag given and /usr/bin/python3 lacks sklearn, or --no-sklearn)");
+    console.log(flag("no-sklearn") ? "sklearn: skipped (--no-sklearn)" : `sklearn: skipped (${python} has no sklearn; apt-get install python3-sklearn)`);
   }
 
   if (!flag("no-big")) {

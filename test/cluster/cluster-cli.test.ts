@@ -2,7 +2,7 @@
 // eps suggestion and clear errors for bad input files.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,8 +17,15 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
   let stderr = "";
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  // Tee, never swallow: under `node --test` the runner's own reports travel on stdout too.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    stdout += String(chunk);
+    return out(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    stderr += String(chunk);
+    return err(chunk, ...rest);
+  }) as typeof process.stderr.write;
   try {
     const code = await main(argv);
     return { code, stdout, stderr };
@@ -99,4 +106,18 @@ test("bad inputs exit 2 with a message naming the file and the problem", async (
   assert.equal((await run(["cluster", "--embeddings", join(dir, "ok.npy"), "--eps", "2"])).code, 2);
   assert.equal((await run(["cluster", "--embeddings", join(dir, "ok.npy"), "--min-samples", "0"])).code, 2);
   assert.equal((await run(["cluster"])).code, 2);
+});
+
+test("--config reads <work dir>/embeddings.npy and the config's clustering settings", async () => {
+  const config = fileURLToPath(new URL("../../configs/celebahq_512.yaml", import.meta.url));
+  const work = join(dir, "work");
+  mkdirSync(work, { recursive: true });
+  copyFileSync(fixtures + "ids_ms2_f32.npy", join(work, "embeddings.npy"));
+  const r = await run(["cluster", "--config", config, "--work-dir", work, "--quiet"]);
+  assert.equal(r.code, 0, r.stderr);
+  const sk = expected.ids_ms2_f32!.labels; // same eps 0.35, min_samples 2, singleton noise
+  let next = Math.max(...sk) + 1;
+  assert.deepEqual(Array.from(readNpy(join(work, "labels.npy")).data as BigInt64Array, Number), sk.map((l) => (l >= 0 ? l : next++)));
+  const stats = JSON.parse(readFileSync(join(work, "cluster-stats.json"), "utf8"));
+  assert.deepEqual([stats.eps, stats.min_samples, stats.noise_policy], [0.35, 2, "singleton"]);
 });
