@@ -42,6 +42,18 @@ test("export from real embed + cluster outputs passes verify, reruns byte for by
   assert.deepEqual(await files(outA), await files(outB));
   for (const f of await files(outA)) assert.ok(readFileSync(join(outA, f)).equals(readFileSync(join(outB, f))), `${f} differs between runs`);
 
+  // Contact sheets: 3 clusters (largest first, then the weakest-linked), one labelled row each.
+  const sheets = join(work, "sheets");
+  const inspect = await runCli(["inspect", outA, "--clusters", "3", "--config", CONFIG, "--work-dir", work, "--out", sheets, "--json", "--quiet"], { env });
+  assert.equal(inspect.code, 0, inspect.stderr);
+  const report = JSON.parse(inspect.stdout) as { pages: string[]; clusters: { clusterId: number; size: number; weakestLink: number | null; why: string }[] };
+  assert.equal(report.pages.length, 1);
+  assert.deepEqual(report.clusters.map((c) => c.why), ["largest", "largest", "borderline"]);
+  assert.ok(report.clusters.every((c) => c.weakestLink === null || (c.weakestLink > 0 && c.weakestLink <= 1)));
+  const sharp = (await import("sharp")).default;
+  const meta = await sharp(report.pages[0]!).metadata();
+  assert.deepEqual([meta.format, meta.height], ["png", 3 * (22 + 96 + 8)]);
+
   // A card that claims one more image than the shards hold fails verify (exit 1), naming the number.
   const card = readFileSync(join(outA, "README.md"), "utf8");
   await writeFile(join(outA, "README.md"), card.replace("num_examples: 40", "num_examples: 41"));

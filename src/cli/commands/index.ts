@@ -10,4 +10,4 @@ import { pullCommand } from "./pull.ts";
 import { pushCommand } from "./push.ts";
 import { verifyCommand } from "./verify.ts";
 
-export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand, exportCommand, cardCommand, verifyCommand];
+export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand, exportCommand, cardCommand, verifyCommand, inspectCommand];
