@@ -83,6 +83,8 @@ function droppedContext(problems: readonly CardProblem[], inputs: CardInputs) {
   const noiseDropped = stats.noise_policy === "drop" ? stats.input_rows - stats.rows : 0;
   return {
     total: formatInteger(problems.length),
+    // Face policy `keep`: rows without a face stay in the release, unlabelled.
+    kept: inputs.config.faces.noFace === "keep",
     any: problems.length > 0 || noiseDropped > 0,
     by_status: countBy(problems, (p) => p.status).map(({ key, count }) => ({
       status: key === "no_face" ? "no face detected" : "could not be read or decoded",
@@ -173,6 +175,7 @@ export function cardContext(inputs: CardInputs) {
     dataset_size: formatBytes(data.datasetSize),
     detector: {
       kind: detector.kind,
+      name: detector.kind === "scrfd" ? "SCRFD" : detector.kind === "yunet" ? "YuNet" : detector.kind,
       input_size: formatInteger(detector.inputSize),
       score_threshold: String(detector.scoreThreshold),
       nms_threshold: String(detector.nmsThreshold),
@@ -197,7 +200,7 @@ export function cardContext(inputs: CardInputs) {
       largest_cluster: formatInteger(stats.largest_cluster),
       images_in_multi: formatInteger(stats.rows - stats.singletons),
       share_in_multi: stats.rows > 0 ? formatPercent((stats.rows - stats.singletons) / stats.rows) : "0.0%",
-      ambiguous_pairs: formatInteger(stats.ambiguous_pairs.length),
+      ambiguous_pairs: formatInteger(stats.ambiguous_pairs?.length ?? 0),
     },
     nn: {
       has_histogram: histogram !== undefined,

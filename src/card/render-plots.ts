@@ -51,9 +51,10 @@ export function nnSimilaritySpec(stats: ClusterStats): TopLevelSpec | undefined 
   const lastBin = Math.min(counts.length - 1, Math.max(occupied[occupied.length - 1] ?? 0, Math.floor((threshold - start) / width)) + 1);
   const bins = counts.slice(firstBin, lastBin + 1).map((count, i) => ({ from: edge(firstBin + i), to: edge(firstBin + i + 1), count }));
   const markers = [
-    { x: Number(formatDecimal(threshold, 6)), label: `eps threshold ${formatDecimal(threshold, 3)}`, kind: "eps" },
-    ...(nn.valley == null ? [] : [{ x: nn.valley, label: `valley ${formatDecimal(nn.valley, 3)}`, kind: "valley" }]),
-    ...(nn.modes ?? []).map((m) => ({ x: m, label: `mode ${formatDecimal(m, 3)}`, kind: "mode" })),
+    // Labels on two rows so the eps and valley labels cannot overlap when the lines are close.
+    { x: Number(formatDecimal(threshold, 6)), label: `eps threshold ${formatDecimal(threshold, 3)}`, kind: "eps", labelY: 12 },
+    ...(nn.valley == null ? [] : [{ x: nn.valley, label: `valley ${formatDecimal(nn.valley, 3)}`, kind: "valley", labelY: 28 }]),
+    ...(nn.modes ?? []).map((m) => ({ x: m, label: `mode ${formatDecimal(m, 3)}`, kind: "mode", labelY: 0 })),
   ];
   const domain = [edge(firstBin), edge(lastBin + 1)];
   const x = { type: "quantitative" as const, scale: { domain, nice: false, zero: false } };
@@ -83,7 +84,7 @@ export function nnSimilaritySpec(stats: ClusterStats): TopLevelSpec | undefined 
             field: "kind",
             type: "nominal",
             scale: { domain: ["eps", "valley", "mode"], range: ["#e45756", "#54a24b", "#b279a2"] },
-            legend: { title: null, orient: "top-left" },
+            legend: { title: null, orient: "right" },
           },
           strokeDash: { field: "kind", type: "nominal", scale: { domain: ["eps", "valley", "mode"], range: [[1, 0], [6, 3], [2, 2]] } },
         },
@@ -91,7 +92,7 @@ export function nnSimilaritySpec(stats: ClusterStats): TopLevelSpec | undefined 
       {
         data: { values: markers.filter((m) => m.kind !== "mode") },
         mark: { type: "text", align: "left", dx: 4, dy: -4, baseline: "bottom", fontSize: 11 },
-        encoding: { x: { field: "x", ...x }, y: { value: 12 }, text: { field: "label" } },
+        encoding: { x: { field: "x", ...x }, y: { field: "labelY", type: "quantitative", scale: null }, text: { field: "label" } },
       },
     ],
   } as TopLevelSpec;
