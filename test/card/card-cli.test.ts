@@ -44,6 +44,9 @@ test("card renders from card-inputs.json, then re-renders with new stats keeping
   assert.ok(merged.includes(hand));
   assert.match(merged, /^---\nmy_key: 1\n/);
   assert.ok(merged.includes("**9,650 identities over 27,996 images**"));
+  // The saved inputs follow the new stats, so the card still checks out against them.
+  const saved = JSON.parse(await readFile(join(release, "card-inputs.json"), "utf8")) as { clusterStats: { identities: number } };
+  assert.equal(saved.clusterStats.identities, 9_650);
 });
 
 test("card without card inputs is a usage error (exit 2) that says what to run", async () => {

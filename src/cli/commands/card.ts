@@ -92,6 +92,10 @@ export const cardCommand: CommandModule<GlobalArgs, CardArgs> = {
       outDir,
       ...(existing && { existingCard: existing.text, existingName: existing.name }),
     });
+    if (args.stats) {
+      // Keep the release's card inputs in step with the card, so `verify --config` checks the new numbers.
+      await card.saveCardInputs({ inputs, path: join(outDir, "card-inputs.json") });
+    }
     // A block the author duplicated is refreshed in every copy but still worth a word.
     const mismatches = card.checkCard({ cardText: await readFile(written.readmePath, "utf8"), inputs });
     for (const mismatch of mismatches) log.warn(`${written.readmePath}: ${mismatch}`);
