@@ -69,7 +69,7 @@ export function cardMetadata(inputs: CardInputs): Map<string, unknown> {
     throw new UsageError(`${where}.license is "other": set release.card.license_name and release.card.license_link`);
   }
   const keys = new Map<string, unknown>();
-  keys.set("pretty_name", card.prettyName ?? inputs.config.name);
+  if (card.prettyName) keys.set("pretty_name", card.prettyName);
   if (card.license) keys.set("license", card.license);
   if (card.licenseName) keys.set("license_name", card.licenseName);
   if (card.licenseLink) keys.set("license_link", card.licenseLink);
@@ -83,6 +83,11 @@ export function cardMetadata(inputs: CardInputs): Map<string, unknown> {
   return keys;
 }
 
+/** Keys a card gets only when it has none yet: the config's name stands in for an unset pretty_name. */
+export function cardDefaults(inputs: CardInputs): Map<string, unknown> {
+  return new Map([["pretty_name", inputs.config.name]]);
+}
+
 /** Index of the item of a sequence of maps whose `config_name` is ours (absent counts as default). */
 function defaultConfigIndex(seq: YAMLSeq): number {
   return seq.items.findIndex((item) => isMap(item) && (item.get("config_name") ?? CONFIG_NAME) === CONFIG_NAME);
@@ -94,7 +99,13 @@ function defaultConfigIndex(seq: YAMLSeq): number {
  * `dataset_info` and `configs` that list several configs keep the other configs' entries, as a
  * `push_to_hub` of one config does.
  */
-export function renderCardHeader(params: { metadata: Map<string, unknown>; existingYaml?: string; where?: string }): string {
+export function renderCardHeader(params: {
+  metadata: Map<string, unknown>;
+  /** Keys set only where the header lacks them (after `metadata`: they never override it). */
+  defaults?: Map<string, unknown>;
+  existingYaml?: string;
+  where?: string;
+}): string {
   const doc = params.existingYaml === undefined ? new Document(new YAMLMap()) : parseDocument(params.existingYaml);
   if (doc.errors.length > 0) {
     throw new UsageError(`${params.where ?? "existing card"}: YAML header does not parse: ${doc.errors[0]!.message}`);
@@ -103,6 +114,9 @@ export function renderCardHeader(params: { metadata: Map<string, unknown>; exist
   if (!isMap(doc.contents)) throw new UsageError(`${params.where ?? "existing card"}: YAML header is not a mapping`);
   const root = doc.contents;
 
+  // A fresh header lists the defaults first (pretty_name leads a card), a merge appends them.
+  const defaults = [...(params.defaults ?? [])].filter(([key]) => !params.metadata.has(key) && !root.has(key));
+  if (params.existingYaml === undefined) for (const [key, value] of defaults) root.set(key, doc.createNode(value));
   for (const [key, value] of params.metadata) {
     const current = root.get(key, true);
     if ((key === "configs" || key === "dataset_info") && isSeq(current)) {
@@ -115,6 +129,7 @@ export function renderCardHeader(params: { metadata: Map<string, unknown>; exist
     }
     root.set(key, doc.createNode(value));
   }
+  if (params.existingYaml !== undefined) for (const [key, value] of defaults) root.set(key, doc.createNode(value));
   return doc.toString(YAML_OUTPUT);
 }
 

@@ -6,7 +6,7 @@ import { log } from "../common/logger.ts";
 import type { CardInputs } from "./card-inputs.ts";
 import { cardContext } from "./card-context.ts";
 import { joinCard, splitCard } from "./card-front-matter.ts";
-import { cardMetadata, renderCardHeader } from "./card-metadata.ts";
+import { cardDefaults, cardMetadata, renderCardHeader } from "./card-metadata.ts";
 import { BLOCK_NAMES, loadCardTemplates } from "./card-templates.ts";
 import type { BlockName } from "./card-templates.ts";
 import { findBlocks, replaceBlocks, wrapBlock } from "./generated-blocks.ts";
@@ -47,17 +47,18 @@ export function renderCard(params: RenderCardParams): string {
   const { inputs } = params;
   const blocks = renderBlocks(inputs, params.templatesDir);
   const metadata = cardMetadata(inputs);
+  const defaults = cardDefaults(inputs);
 
   if (params.existingCard === undefined) {
     const templates = loadCardTemplates(params.templatesDir);
     const wrapped = Object.fromEntries([...blocks].map(([name, content]) => [name.replace(/-/g, "_"), wrapBlock(name, content)]));
     const body = normalise(templates.readme.render({ ...cardContext(inputs), blocks: wrapped }));
-    return joinCard(renderCardHeader({ metadata }), body);
+    return joinCard(renderCardHeader({ metadata, defaults }), body);
   }
 
   const where = params.existingName ?? "existing card";
   const parts = splitCard(params.existingCard);
-  const header = renderCardHeader({ metadata, existingYaml: parts.yaml ?? "", where });
+  const header = renderCardHeader({ metadata, defaults, existingYaml: parts.yaml ?? "", where });
   const known = new Set<string>(BLOCK_NAMES);
   const unknown = findBlocks(parts.body).filter((b) => !known.has(b.name));
   if (unknown.length > 0) log.warn(`${where}: generated block(s) this version does not know are kept as they are: ${unknown.map((b) => b.name).join(", ")}`);

@@ -139,6 +139,20 @@ test("merging keeps unknown keys, their order and comments, and replaces only ou
   ]);
 });
 
+test("pretty_name: the config's card value replaces the card's, the config name only fills a gap", () => {
+  const inputs = celebaInputs();
+  const named = parseCardHeader(splitCard(renderCard({ inputs, existingCard: "---\npretty_name: Edited by hand\n---\nbody\n" })).yaml);
+  assert.equal(named!.pretty_name, "CelebA-HQ 512 with identity clusters");
+
+  inputs.config.release.card = { ...inputs.config.release.card, prettyName: undefined };
+  const kept = splitCard(renderCard({ inputs, existingCard: "---\npretty_name: Edited by hand\n---\nbody\n" })).yaml;
+  assert.equal(parseCardHeader(kept)!.pretty_name, "Edited by hand");
+  const filled = splitCard(renderCard({ inputs, existingCard: "---\nfoo: 1\n---\nbody\n" })).yaml;
+  assert.equal(parseCardHeader(filled)!.pretty_name, "celebahq_512_id_clusters");
+  const fresh = splitCard(renderCard({ inputs })).yaml!;
+  assert.match(fresh, /^pretty_name: celebahq_512_id_clusters\nlicense: other\n/);
+});
+
 test("a header listing dataset_info per config keeps the other configs' entries", () => {
   const existing = `dataset_info:
 - config_name: extra
