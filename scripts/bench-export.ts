@@ -4,7 +4,8 @@
  * The release writer on synthetic JPEG-sized payloads: 28,000 rows of about 60 KB deterministic
  * pseudo-random bytes (a pool of 64 distinct buffers of 48-72 KB, so generation costs nothing),
  * written as push_to_hub shards (500 MB, row groups of 100). Reports MB/s of image bytes written
- * (goal >= 400 MB/s), peak RSS (goal < 1 GiB) and the load average: the machine may be shared.
+ * (goal >= 400 MB/s), peak RSS (goal < 1 GiB), MB per CPU-second (independent of other load) and
+ * the load average: the machine may be shared.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -63,6 +64,7 @@ function* generate(): Generator<ReleaseRow> {
 const out = args.out ?? mkdtempSync(join(tmpdir(), "idclusters-bench-export-"));
 const loadBefore = loadavg();
 const started = performance.now();
+const cpuBefore = process.cpuUsage();
 const info = await writeReleaseShards({
   outDir: out,
   split: "train",
@@ -74,6 +76,9 @@ const info = await writeReleaseShards({
   rowGroupSize: Number(args["row-group"]),
 });
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+// CPU seconds of this process (all its threads): MB per CPU-second does not depend on the load.
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const written = info.shards.reduce((s, x) => s + statSync(join(out, x.path)).size, 0);
 if (!args.keep && !args.out) rmSync(out, { recursive: true, force: true });
@@ -85,6 +90,8 @@ const result = {
   fileMB: written / 1e6,
   seconds,
   imageMBps: imageBytes / 1e6 / seconds,
+  cpuSeconds,
+  imageMBperCpuSecond: imageBytes / 1e6 / cpuSeconds,
   peakRssMiB,
   cpu: cpus()[0]?.model ?? "unknown",
   cores: cpus().length,
@@ -95,6 +102,7 @@ else {
   process.stdout.write(
     `export writer: ${rows} rows, ${result.imageMB.toFixed(0)} MB of images -> ${result.shards} shard(s), ${result.fileMB.toFixed(0)} MB\n` +
       `  ${seconds.toFixed(1)} s, ${result.imageMBps.toFixed(0)} MB/s of image bytes (goal >= 400), peak RSS ${peakRssMiB.toFixed(0)} MiB (goal < 1024)\n` +
+      `  ${cpuSeconds.toFixed(1)} CPU s: ${result.imageMBperCpuSecond.toFixed(0)} MB of images per CPU-second\n` +
       `  ${result.cpu} x ${result.cores}; load average before ${result.loadavg[0]}, after ${result.loadavg[1]}\n`,
   );
 }

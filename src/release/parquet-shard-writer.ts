@@ -15,6 +15,7 @@
  * Format: https://github.com/apache/parquet-format (FileMetaData, ColumnChunk, OffsetIndex).
  */
 import { closeSync, openSync, writeSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { Table, tableToIPC } from "apache-arrow";
 import type { RecordBatch, Schema } from "apache-arrow";
 import { Table as WasmTable, writeParquet } from "parquet-wasm";
@@ -89,6 +90,9 @@ function setField(struct: ThriftStruct, id: number, type: number, value: bigint 
 
 export class ParquetShardWriter {
   private readonly fd: number;
+  /** The write in flight: the disk write of row group k overlaps the encoding of row group k + 1. */
+  private pendingWrite: Promise<void> = Promise.resolve();
+  private handle: FileHandle | undefined;
   private position = 0n;
   private template: ThriftStruct | undefined;
   private readonly rowGroups: ThriftStruct[] = [];
@@ -103,8 +107,28 @@ export class ParquetShardWriter {
 
   private write(bytes: Uint8Array): void {
     let done = 0;
-    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done, Number(this.position) + done);
     this.position += BigInt(bytes.length);
+  }
+
+  /** Starts writing `bytes` at the current end once the previous write is done; does not wait for it. */
+  private async writeBehind(bytes: Uint8Array): Promise<void> {
+    const at = Number(this.position);
+    this.position += BigInt(bytes.length);
+    const previous = this.pendingWrite;
+    this.pendingWrite = (async () => {
+      await previous;
+      this.handle ??= await open(this.params.path, "r+");
+      let done = 0;
+      while (done < bytes.length) done += (await this.handle.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
+    })();
+    await previous;
+  }
+
+  private async flush(): Promise<void> {
+    await this.pendingWrite;
+    await this.handle?.close();
+    this.handle = undefined;
   }
 
   /** Rows written so far. */
@@ -112,8 +136,11 @@ export class ParquetShardWriter {
     return this.rows;
   }
 
-  /** Appends `batch` as one row group (empty batches are skipped). */
-  writeRowGroup(batch: RecordBatch): void {
+  /**
+   * Appends `batch` as one row group (empty batches are skipped). Resolves once the previous row
+   * group is on its way to disk, so at most one encoded row group waits in memory.
+   */
+  async writeRowGroup(batch: RecordBatch): Promise<void> {
     if (this.closed) throw new Error(`${this.params.path} is closed`);
     if (batch.numRows === 0) return;
     const encoded = writeParquet(WasmTable.fromIPCStream(tableToIPC(new Table([batch]), "stream")), this.params.writerProperties());
@@ -167,18 +194,19 @@ export class ParquetShardWriter {
     shiftI64Field(group, RowGroupField.fileOffset, shift);
     if (thriftField(group, RowGroupField.ordinal)) setField(group, RowGroupField.ordinal, ThriftType.i16, this.rowGroups.length);
 
-    this.write(encoded.subarray(4, Number(dataEnd)));
     this.template ??= footer;
     this.rowGroups.push(group);
     this.indexes.push(pending);
     this.rows += batch.numRows;
+    await this.writeBehind(encoded.subarray(4, Number(dataEnd)));
   }
 
   /** Writes the page indexes and the footer; returns the file size in bytes. */
-  close(): number {
+  async close(): Promise<number> {
     if (this.closed) throw new Error(`${this.params.path} is already closed`);
     this.closed = true;
     try {
+      await this.flush();
       if (!this.template) {
         // No rows: parquet-wasm's own file for an empty table is the whole shard.
         const empty = writeParquet(WasmTable.fromIPCStream(tableToIPC(new Table(this.params.schema), "stream")), this.params.writerProperties());
@@ -222,10 +250,11 @@ export class ParquetShardWriter {
     }
   }
 
-  /** Closes the file descriptor without finishing the file (after a failure). */
-  abort(): void {
+  /** Closes the file without finishing it (after a failure). */
+  async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.flush().catch(() => undefined);
     closeSync(this.fd);
   }
 }

@@ -108,16 +108,16 @@ export async function writeReleaseShards(params: WriteReleaseShardsParams): Prom
           if (next.done) throw new Error(`the rows ended after ${written + group.length} of the ${params.numRows} announced`);
           group.push(next.value);
         }
-        writer.writeRowGroup(releaseRecordBatch(schema, columns, group));
+        await writer.writeRowGroup(releaseRecordBatch(schema, columns, group));
         remaining -= take;
         written += take;
         params.onProgress?.(written);
       }
-      const bytes = writer.close();
+      const bytes = await writer.close();
       await rename(temporary, finalPath);
       shards.push({ path: range.path, rows: range.end - range.start, bytes });
     } catch (error) {
-      writer.abort();
+      await writer.abort();
       await rm(temporary, { force: true });
       throw error;
     }
