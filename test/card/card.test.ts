@@ -36,6 +36,21 @@ test("two runs give a byte-identical card and plots, and checkCard finds the car
   assert.ok(card.includes("## Dataset Card Contact\n\n[More Information Needed]"), "standard sections with [More Information Needed]");
 });
 
+test("a fresh card has the Hub template's sections, in its order", () => {
+  // huggingface_hub's datasetcard_template.md (../shared/docs/hf-parquet-and-card.md).
+  const official = [
+    "# CelebA-HQ 512 with identity clusters", "## Dataset Details", "### Dataset Description", "### Dataset Sources", "## Uses",
+    "### Direct Use", "### Out-of-Scope Use", "## Dataset Structure", "## Dataset Creation", "### Curation Rationale",
+    "### Source Data", "#### Data Collection and Processing", "#### Who are the source data producers?", "### Annotations",
+    "#### Annotation process", "#### Who are the annotators?", "#### Personal and Sensitive Information",
+    "## Bias, Risks, and Limitations", "### Recommendations", "## Citation", "## Glossary", "## More Information",
+    "## Dataset Card Authors", "## Dataset Card Contact",
+  ];
+  const body = splitCard(renderCard({ inputs: celebaInputs() })).body;
+  const headings = body.split("\n").filter((line) => /^#{1,4} /.test(line));
+  assert.deepEqual(headings, official);
+});
+
 test("checkCard names each number that disagrees with the data", () => {
   const card = renderCard({ inputs: celebaInputs() });
   const edited = card.replace("**9,683 identities over 27,996 images**", "**9,684 identities over 27,996 images**").replace("num_examples: 27996", "num_examples: 28000");
