@@ -162,7 +162,7 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
   const t = first.timings;
   log.debug(
     `cluster: ${first.tiles} tiles, ${first.candidates} candidates; quantise ${t.quantize.toFixed(2)} s, ` +
-      `onnxruntime ${t.onnxruntime.toFixed(2)} s, search ${t.total.toFixed(2)} s (margin ${first.quantizationMargin.toFixed(4)})`,
+      `tiles ${t.onnxruntime.toFixed(2)} s summed over workers, search ${t.total.toFixed(2)} s (margin ${first.quantizationMargin.toFixed(4)})`,
   );
 
   const core = new Uint8Array(rows);
@@ -208,7 +208,10 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
     if (labels[border] === -1 || label < labels[border]!) labels[border] = label;
   }
 
-  const ambiguousPairs = band.filter((pair) => clearComponents.find(pair.i) !== clearComponents.find(pair.j));
+  // Tiles finish in any order across workers; report in row order.
+  const ambiguousPairs = band
+    .filter((pair) => clearComponents.find(pair.i) !== clearComponents.find(pair.j))
+    .sort((a, b) => a.i - b.i || a.j - b.j);
   return {
     labels,
     core,

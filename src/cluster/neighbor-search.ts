@@ -5,7 +5,8 @@
  * re-scored in float64 from the unit rows (../shared/docs/reference-pipeline.md, "What is measured
  * here": the int8 prefilter is the fastest exact route measured on this machine).
  */
-import * as ort from "onnxruntime-node";
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import { buildOnnxModel, OnnxType } from "./onnx-model.ts";
 import type { OnnxNode, OnnxValueInfo } from "./onnx-model.ts";
 import type { PreparedEmbeddings } from "./prepare-embeddings.ts";
@@ -21,7 +22,7 @@ export interface NeighborSearchParams {
   nearestNeighbors?: boolean;
   /** Rows per tile (the tile is tileRows x tileRows int32 while it exists); default 512. */
   tileRows?: number;
-  /** onnxruntime intra-op threads (2 on the team's 2-core machine). */
+  /** Tile workers, each running onnxruntime on one thread (2 on the team's 2-core machine). */
   threads?: number;
   /** Called after each tile with the number of tiles done and the total. */
   onTile?: (done: number, total: number) => void;
@@ -39,7 +40,7 @@ export interface NeighborSearchResult {
   candidates: number;
   /** Tiles computed. */
   tiles: number;
-  /** Wall seconds: quantising, inside onnxruntime, and the whole search. */
+  /** Seconds: quantising, tile work summed over the workers, and the whole search (wall). */
   timings: { quantize: number; onnxruntime: number; total: number };
 }
 
@@ -83,10 +84,10 @@ function similarityGraph(dims: number, nearest: boolean, diagonal: boolean): Uin
 }
 
 interface Quantized {
-  /** q + 128 per value, row-major [rows, dims]. */
+  /** q + 128 per value, row-major [rows, dims], shared with the tile workers. */
   rowsU8: Uint8Array;
-  /** q, transposed in column blocks: block b = [dims, width_b] for rows b*tile ... */
-  blocks: Int8Array[];
+  /** q transposed in column blocks, block b = [dims, width_b] at offset b * tile * dims, shared. */
+  blocks: Int8Array;
   scale: number;
   margin: number;
 }
@@ -105,7 +106,7 @@ function quantize(prepared: PreparedEmbeddings, tile: number): Quantized {
     else if (-v > maxAbs) maxAbs = -v;
   }
   const scale = maxAbs > 0 ? 127 / maxAbs : 1;
-  const rowsU8 = new Uint8Array(rows * dims);
+  const rowsU8 = new Uint8Array(new SharedArrayBuffer(rows * dims));
   let worst = 0;
   for (let r = 0, at = 0; r < rows; r++) {
     let err = 0;
@@ -122,16 +123,150 @@ function quantize(prepared: PreparedEmbeddings, tile: number): Quantized {
   worst = Math.sqrt(worst);
   // 1e-6 covers the float64 rounding of the bound itself and of |y| <= 1.
   const margin = worst * (2 + worst) + 1e-6;
-  const blocks: Int8Array[] = [];
+  const blocks = new Int8Array(new SharedArrayBuffer(rows * dims));
   for (let start = 0; start < rows; start += tile) {
     const width = Math.min(tile, rows - start);
-    const block = new Int8Array(dims * width);
-    for (let k = 0, at = 0; k < dims; k++) {
-      for (let c = 0, src = start * dims + k; c < width; c++, at++, src += dims) block[at] = rowsU8[src]! - 128;
+    for (let k = 0, at = start * dims; k < dims; k++) {
+      for (let c = 0, src = start * dims + k; c < width; c++, at++, src += dims) blocks[at] = rowsU8[src]! - 128;
     }
-    blocks.push(block);
   }
   return { rowsU8, blocks, scale, margin };
+}
+
+/**
+ * The tile worker, plain JavaScript evaluated in a worker thread (it needs nothing but
+ * onnxruntime-node, so no TypeScript loader has to exist inside the worker). One intra-op thread
+ * per worker and one worker per core: measured on 512-row tiles, a single session with 2 intra-op
+ * threads kept only one core busy (CPU time = wall time per tile).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const ort = require(workerData.ortPath);
+const { dims, tile, rows, nearest, threshold } = workerData;
+const rowsU8 = new Uint8Array(workerData.rowsU8);
+const blocks = new Int8Array(workerData.blocks);
+(async () => {
+  const options = {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  };
+  const off = await ort.InferenceSession.create(workerData.offModel, options);
+  const diag = workerData.diagModel ? await ort.InferenceSession.create(workerData.diagModel, options) : off;
+  const thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
+  // onnxruntime-node refuses tensors on SharedArrayBuffer memory: copy the tile's operands (the
+  // row block is reused while consecutive tasks share it).
+  let mask, aBlock = -1, aTensor;
+  // Tasks queue up (the parent keeps two in flight so this thread never waits for it) and run
+  // one at a time.
+  const queue = [];
+  let busy = false;
+  parentPort.on("message", (task) => {
+    queue.push(task);
+    if (!busy) drain();
+  });
+  async function drain() {
+    busy = true;
+    while (queue.length > 0) await runTile(queue.shift());
+    busy = false;
+  }
+  async function runTile({ bi, bj }) {
+    try {
+      const started = performance.now();
+      const r0 = bi * tile, c0 = bj * tile;
+      const m = Math.min(tile, rows - r0), w = Math.min(tile, rows - c0);
+      const diagonal = bi === bj;
+      if (aBlock !== bi) {
+        aTensor = new ort.Tensor("uint8", rowsU8.slice(r0 * dims, (r0 + m) * dims), [m, dims]);
+        aBlock = bi;
+      }
+      const feeds = {
+        A: aTensor,
+        B: new ort.Tensor("int8", blocks.slice(c0 * dims, (c0 + w) * dims), [dims, w]),
+        threshold: thresholdTensor,
+      };
+      if (diagonal && nearest) {
+        if (!mask || mask.dims[0] !== m) {
+          const values = new Int32Array(m * m);
+          for (let i = 0; i < m; i++) values[i * m + i] = ${DIAGONAL_MASK};
+          mask = new ort.Tensor("int32", values, [m, m]);
+        }
+        feeds.mask = mask;
+      }
+      const out = await (diagonal ? diag : off).run(feeds);
+      const found = out.pairs.dims[1];
+      const index = out.pairs.data;
+      const pairs = new Int32Array(2 * found);
+      let n = 0;
+      for (let p = 0; p < found; p++) {
+        const i = r0 + Number(index[p]), j = c0 + Number(index[found + p]);
+        // diagonal tiles hold each pair twice and the self pairs
+        if (i < j) { pairs[n++] = i; pairs[n++] = j; }
+      }
+      const result = { bi, bj, pairs: pairs.slice(0, n), seconds: (performance.now() - started) / 1000 };
+      if (nearest) {
+        result.rowMax = Int32Array.from(out.rowMax.data);
+        if (!diagonal) result.colMax = Int32Array.from(out.colMax.data);
+      }
+      parentPort.postMessage(result);
+    } catch (error) {
+      parentPort.postMessage({ error: String((error && error.stack) || error) });
+    }
+  }
+  parentPort.postMessage({ ready: true });
+})().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
+`;
+
+interface TileResult {
+  bi: number;
+  bj: number;
+  /** Global (i, j) pairs, i < j, that passed the prefilter. */
+  pairs: Int32Array;
+  rowMax?: Int32Array;
+  colMax?: Int32Array;
+  seconds: number;
+}
+
+/** A worker thread that runs tiles in the order they are sent. */
+class TileWorker {
+  private readonly worker: Worker;
+  private readonly pending: { resolve: (r: TileResult) => void; reject: (e: Error) => void }[] = [];
+  readonly ready: Promise<void>;
+
+  constructor(workerData: Record<string, unknown>) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    let readyResolve!: () => void;
+    let readyReject!: (e: Error) => void;
+    this.ready = new Promise((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    this.worker.on("message", (message: TileResult & { ready?: boolean; error?: string }) => {
+      if (message.ready) return readyResolve();
+      if (message.error) {
+        const error = new Error(`cluster: similarity worker failed: ${message.error}`);
+        readyReject(error);
+        for (const pending of this.pending.splice(0)) pending.reject(error);
+      } else this.pending.shift()?.resolve(message);
+    });
+    this.worker.on("error", (error) => {
+      readyReject(error);
+      for (const pending of this.pending.splice(0)) pending.reject(error);
+    });
+  }
+
+  run(bi: number, bj: number): Promise<TileResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.worker.postMessage({ bi, bj });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
 }
 
 export async function searchNeighbors(params: NeighborSearchParams): Promise<NeighborSearchResult> {
@@ -153,87 +288,76 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   // the rounding of that product.
   const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale2 * (minSimilarity - margin)) - 1);
 
-  const options: ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: params.threads ?? 2,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-    logSeverityLevel: 3,
-    // Idle pool threads sleep instead of spinning: on a shared 2-core machine spinning threads
-    // steal the cores the GEMM needs (measured 2.8-3.4 s vs 4.6-5.3 s of onnxruntime time at 28k).
-    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  const blockCount = Math.ceil(rows / tile);
+  const tasks: [number, number][] = [];
+  for (let bi = 0; bi < blockCount; bi++) for (let bj = bi; bj < blockCount; bj++) tasks.push([bi, bj]);
+  const workerCount = Math.max(1, Math.min(params.threads ?? 2, tasks.length));
+  const workerData = {
+    ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
+    dims,
+    tile,
+    rows,
+    nearest: wantNearest,
+    threshold,
+    rowsU8: quantized.rowsU8.buffer,
+    blocks: quantized.blocks.buffer,
+    offModel: similarityGraph(dims, wantNearest, false),
+    diagModel: wantNearest ? similarityGraph(dims, true, true) : undefined,
   };
-  const offSession = await ort.InferenceSession.create(similarityGraph(dims, wantNearest, false), options);
-  const diagSession = wantNearest
-    ? await ort.InferenceSession.create(similarityGraph(dims, true, true), options)
-    : offSession;
+  const workers = Array.from({ length: workerCount }, () => new TileWorker(workerData));
 
   const bestExact = new Float64Array(wantNearest ? rows : 0).fill(-Infinity);
   const bestApprox = new Int32Array(wantNearest ? rows : 0).fill(-(2 ** 31));
-  const thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
-  const blockCount = quantized.blocks.length;
-  const totalTiles = (blockCount * (blockCount + 1)) / 2;
   let tiles = 0;
   let candidates = 0;
-  let mask: ort.Tensor | undefined;
-
-  try {
-    for (let bi = 0; bi < blockCount; bi++) {
-      const r0 = bi * tile;
-      const m = Math.min(tile, rows - r0);
-      const a = new ort.Tensor("uint8", quantized.rowsU8.subarray(r0 * dims, (r0 + m) * dims), [m, dims]);
-      for (let bj = bi; bj < blockCount; bj++) {
-        const c0 = bj * tile;
-        const block = quantized.blocks[bj]!;
-        const w = block.length / dims;
-        const diagonal = bi === bj;
-        const feeds: Record<string, ort.Tensor> = {
-          A: a,
-          B: new ort.Tensor("int8", block, [dims, w]),
-          threshold: thresholdTensor,
-        };
-        if (diagonal && wantNearest) {
-          if (!mask || mask.dims[0] !== m) {
-            const values = new Int32Array(m * m);
-            for (let i = 0; i < m; i++) values[i * m + i] = DIAGONAL_MASK;
-            mask = new ort.Tensor("int32", values, [m, m]);
-          }
-          feeds.mask = mask;
-        }
-        const runStarted = performance.now();
-        const out = await (diagonal ? diagSession : offSession).run(feeds);
-        ortSeconds += (performance.now() - runStarted) / 1000;
-        const pairs = out.pairs!;
-        const found = pairs.dims[1] as number;
-        const index = pairs.data as BigInt64Array;
-        for (let p = 0; p < found; p++) {
-          const i = r0 + Number(index[p]!);
-          const j = c0 + Number(index[found + p]!);
-          // Diagonal tiles hold each pair twice and the self pairs.
-          if (i >= j) continue;
-          candidates++;
-          const s = prepared.similarity(i, j);
-          if (wantNearest) {
-            if (s > bestExact[i]!) bestExact[i] = s;
-            if (s > bestExact[j]!) bestExact[j] = s;
-          }
-          if (s >= minSimilarity) onPair(i, j, s);
-        }
-        if (wantNearest) {
-          const rowMax = out.rowMax!.data as Int32Array;
-          for (let i = 0; i < m; i++) if (rowMax[i]! > bestApprox[r0 + i]!) bestApprox[r0 + i] = rowMax[i]!;
-          if (!diagonal) {
-            const colMax = out.colMax!.data as Int32Array;
-            for (let j = 0; j < w; j++) if (colMax[j]! > bestApprox[c0 + j]!) bestApprox[c0 + j] = colMax[j]!;
-          }
-        }
-        for (const tensor of Object.values(out)) tensor.dispose?.();
-        tiles++;
-        params.onTile?.(tiles, totalTiles);
+  const absorb = (result: TileResult) => {
+    ortSeconds += result.seconds;
+    const pairs = result.pairs;
+    for (let p = 0; p < pairs.length; p += 2) {
+      const i = pairs[p]!;
+      const j = pairs[p + 1]!;
+      candidates++;
+      const s = prepared.similarity(i, j);
+      if (wantNearest) {
+        if (s > bestExact[i]!) bestExact[i] = s;
+        if (s > bestExact[j]!) bestExact[j] = s;
+      }
+      if (s >= minSimilarity) onPair(i, j, s);
+    }
+    if (wantNearest) {
+      const r0 = result.bi * tile;
+      const rowMax = result.rowMax!;
+      for (let i = 0; i < rowMax.length; i++) if (rowMax[i]! > bestApprox[r0 + i]!) bestApprox[r0 + i] = rowMax[i]!;
+      if (result.colMax) {
+        const c0 = result.bj * tile;
+        const colMax = result.colMax;
+        for (let j = 0; j < colMax.length; j++) if (colMax[j]! > bestApprox[c0 + j]!) bestApprox[c0 + j] = colMax[j]!;
       }
     }
+    tiles++;
+    params.onTile?.(tiles, tasks.length);
+  };
+
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+    let next = 0;
+    const take = (worker: TileWorker) => {
+      const [bi, bj] = tasks[next++]!;
+      return worker.run(bi, bj);
+    };
+    await Promise.all(
+      workers.map(async (worker) => {
+        // Two tasks in flight per worker: it starts the next tile while we absorb the last one.
+        const inFlight: Promise<TileResult>[] = [];
+        while (inFlight.length < 2 && next < tasks.length) inFlight.push(take(worker));
+        while (inFlight.length > 0) {
+          absorb(await inFlight.shift()!);
+          if (next < tasks.length) inFlight.push(take(worker));
+        }
+      }),
+    );
   } finally {
-    await offSession.release();
-    if (diagSession !== offSession) await diagSession.release();
+    await Promise.all(workers.map((w) => w.close()));
   }
 
   let nearest: Float64Array | undefined;
