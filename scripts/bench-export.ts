@@ -1,5 +1,5 @@
 /**
- * `npm run bench:export [-- --rows 28000 --kb 60 --row-group 100 --shard-mb 500 --out <dir> --keep --json]`
+ * `npm run bench:export [-- --rows 28000 --kb 60 --row-group 100 --shard-mb 500 --workers N --out <dir> --keep --json]`
  *
  * The release writer on synthetic JPEG-sized payloads: 28,000 rows of about 60 KB deterministic
  * pseudo-random bytes (a pool of 64 distinct buffers of 48-72 KB, so generation costs nothing),
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     kb: { type: "string", default: "60" },
     "row-group": { type: "string", default: "100" },
     "shard-mb": { type: "string", default: "500" },
+    workers: { type: "string" },
     out: { type: "string" },
     keep: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
@@ -74,6 +75,7 @@ const info = await writeReleaseShards({
   numBytes: counter.bytes(),
   maxShardSize: Number(args["shard-mb"]) * 1e6,
   rowGroupSize: Number(args["row-group"]),
+  ...(args.workers !== undefined && { encodeWorkers: Number(args.workers) }),
 });
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
@@ -93,6 +95,7 @@ const result = {
   cpuSeconds,
   imageMBperCpuSecond: imageBytes / 1e6 / cpuSeconds,
   peakRssMiB,
+  workers: args.workers ?? "default",
   cpu: cpus()[0]?.model ?? "unknown",
   cores: cpus().length,
   loadavg: [loadBefore, loadavg()].map((l) => l.map((x) => x.toFixed(2)).join(" ")),
@@ -103,6 +106,6 @@ else {
     `export writer: ${rows} rows, ${result.imageMB.toFixed(0)} MB of images -> ${result.shards} shard(s), ${result.fileMB.toFixed(0)} MB\n` +
       `  ${seconds.toFixed(1)} s, ${result.imageMBps.toFixed(0)} MB/s of image bytes (goal >= 400), peak RSS ${peakRssMiB.toFixed(0)} MiB (goal < 1024)\n` +
       `  ${cpuSeconds.toFixed(1)} CPU s: ${result.imageMBperCpuSecond.toFixed(0)} MB of images per CPU-second\n` +
-      `  ${result.cpu} x ${result.cores}; load average before ${result.loadavg[0]}, after ${result.loadavg[1]}\n`,
+      `  encoder workers: ${result.workers}; ${result.cpu} x ${result.cores}; load average before ${result.loadavg[0]}, after ${result.loadavg[1]}\n`,
   );
 }

@@ -141,9 +141,14 @@ export class ParquetShardWriter {
    * group is on its way to disk, so at most one encoded row group waits in memory.
    */
   async writeRowGroup(batch: RecordBatch): Promise<void> {
-    if (this.closed) throw new Error(`${this.params.path} is closed`);
     if (batch.numRows === 0) return;
     const encoded = writeParquet(WasmTable.fromIPCStream(tableToIPC(new Table([batch]), "stream")), this.params.writerProperties());
+    await this.appendEncoded(encoded, batch.numRows);
+  }
+
+  /** Appends a row group already encoded as a one-row-group Parquet file (`encodeRowGroup`). */
+  async appendEncoded(encoded: Uint8Array, numRows: number): Promise<void> {
+    if (this.closed) throw new Error(`${this.params.path} is closed`);
     const { footer, footerStart } = readFooter(encoded);
     const groups = listOf(footer, FileMetaDataField.rowGroups).items as ThriftStruct[];
     if (groups.length !== 1) throw new Error(`parquet-wasm wrote ${groups.length} row groups for one batch; set max row group size >= the batch`);
@@ -197,7 +202,7 @@ export class ParquetShardWriter {
     this.template ??= footer;
     this.rowGroups.push(group);
     this.indexes.push(pending);
-    this.rows += batch.numRows;
+    this.rows += numRows;
     await this.writeBehind(encoded.subarray(4, Number(dataEnd)));
   }
 

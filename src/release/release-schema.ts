@@ -94,12 +94,34 @@ class Validity {
     if (valid) this.bitmap[i >> 3]! |= 1 << (i & 7);
     else this.nullCount++;
   }
-  props(): { nullCount: number; nullBitmap?: Uint8Array } {
-    return this.nullCount === 0 ? { nullCount: 0 } : { nullCount: this.nullCount, nullBitmap: this.bitmap };
+  packed(): { validity: Uint8Array | null; nullCount: number } {
+    return { validity: this.nullCount === 0 ? null : this.bitmap, nullCount: this.nullCount };
   }
 }
 
-function variableData(type: Binary | Utf8, cells: (Uint8Array | null)[]): Data {
+/** Values and offsets of a Binary/Utf8 column, in Arrow's layout. */
+export interface PackedVariable {
+  offsets: Int32Array;
+  data: Uint8Array;
+  validity: Uint8Array | null;
+  nullCount: number;
+}
+
+/**
+ * One row group's columns as flat Arrow buffers: what crosses to an encoder worker (the buffers
+ * are transferred, not copied) and what the Arrow batch is built on without another copy.
+ */
+export type PackedColumn =
+  | ({ kind: "variable" } & PackedVariable)
+  | { kind: "image"; bytes: PackedVariable; path: PackedVariable; validity: Uint8Array | null; nullCount: number }
+  | { kind: "fixed"; data: BigInt64Array | Float64Array | Uint8Array; validity: Uint8Array | null; nullCount: number };
+
+export interface PackedRowGroup {
+  rows: number;
+  columns: PackedColumn[];
+}
+
+function packVariable(cells: (Uint8Array | null)[]): PackedVariable {
   const validity = new Validity(cells.length);
   const offsets = new Int32Array(cells.length + 1);
   let total = 0;
@@ -113,10 +135,10 @@ function variableData(type: Binary | Utf8, cells: (Uint8Array | null)[]): Data {
   cells.forEach((cell, i) => {
     if (cell) data.set(cell, offsets[i]!);
   });
-  return makeData({ type, length: cells.length, valueOffsets: offsets, data, ...validity.props() } as never);
+  return { offsets, data, ...validity.packed() };
 }
 
-function columnData(column: ReleaseColumn, values: unknown[]): Data {
+function packColumn(column: ReleaseColumn, values: unknown[]): PackedColumn {
   const n = values.length;
   switch (column.type) {
     case "image": {
@@ -129,15 +151,10 @@ function columnData(column: ReleaseColumn, values: unknown[]): Data {
         bytes.push(cell?.bytes ?? null);
         paths.push(utf8Bytes(cell?.path ?? null));
       });
-      return makeData({
-        type: imageStruct(),
-        length: n,
-        children: [variableData(new Binary(), bytes), variableData(new Utf8(), paths)],
-        ...validity.props(),
-      } as never);
+      return { kind: "image", bytes: packVariable(bytes), path: packVariable(paths), ...validity.packed() };
     }
     case "string":
-      return variableData(new Utf8(), values.map(utf8Bytes));
+      return { kind: "variable", ...packVariable(values.map(utf8Bytes)) };
     case "int64": {
       const validity = new Validity(n);
       const data = new BigInt64Array(n);
@@ -146,7 +163,7 @@ function columnData(column: ReleaseColumn, values: unknown[]): Data {
         validity.set(i, valid);
         if (valid) data[i] = typeof value === "bigint" ? value : BigInt(value as number);
       });
-      return makeData({ type: new Int64(), length: n, data, ...validity.props() } as never);
+      return { kind: "fixed", data, ...validity.packed() };
     }
     case "float64": {
       const validity = new Validity(n);
@@ -156,7 +173,7 @@ function columnData(column: ReleaseColumn, values: unknown[]): Data {
         validity.set(i, valid);
         if (valid) data[i] = Number(value);
       });
-      return makeData({ type: new Float64(), length: n, data, ...validity.props() } as never);
+      return { kind: "fixed", data, ...validity.packed() };
     }
     case "bool": {
       const validity = new Validity(n);
@@ -166,16 +183,63 @@ function columnData(column: ReleaseColumn, values: unknown[]): Data {
         validity.set(i, valid);
         if (valid && value) data[i >> 3]! |= 1 << (i & 7);
       });
-      return makeData({ type: new Bool(), length: n, data, ...validity.props() } as never);
+      return { kind: "fixed", data, ...validity.packed() };
     }
   }
 }
 
+/** Packs rows into flat column buffers (the one copy of the image bytes on the way to Arrow). */
+export function packRowGroup(columns: readonly ReleaseColumn[], rows: readonly ReleaseRow[]): PackedRowGroup {
+  return { rows: rows.length, columns: columns.map((column) => packColumn(column, rows.map((row) => row[column.name] ?? null))) };
+}
+
+/** The buffers of a packed row group, to transfer to a worker. */
+export function transferablesOf(packed: PackedRowGroup): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (view: ArrayBufferView | null) => {
+    if (view) out.add(view.buffer as ArrayBuffer);
+  };
+  for (const column of packed.columns) {
+    add(column.validity);
+    if (column.kind === "image") [column.bytes, column.path].forEach((v) => [v.offsets, v.data, v.validity].forEach(add));
+    else if (column.kind === "variable") [column.offsets, column.data].forEach(add);
+    else add(column.data);
+  }
+  return [...out];
+}
+
+function nullProps(validity: Uint8Array | null, nullCount: number): { nullCount: number; nullBitmap?: Uint8Array } {
+  return validity ? { nullCount, nullBitmap: validity } : { nullCount: 0 };
+}
+
+function variableData(type: Binary | Utf8, v: PackedVariable): Data {
+  return makeData({ type, length: v.offsets.length - 1, valueOffsets: v.offsets, data: v.data, ...nullProps(v.validity, v.nullCount) } as never);
+}
+
+function columnData(column: ReleaseColumn, packed: PackedColumn, length: number): Data {
+  if (packed.kind === "image") {
+    return makeData({
+      type: imageStruct(),
+      length,
+      children: [variableData(new Binary(), packed.bytes), variableData(new Utf8(), packed.path)],
+      ...nullProps(packed.validity, packed.nullCount),
+    } as never);
+  }
+  if (packed.kind === "variable") return variableData(new Utf8(), packed);
+  const type = column.type === "int64" ? new Int64() : column.type === "float64" ? new Float64() : new Bool();
+  return makeData({ type, length, data: packed.data, ...nullProps(packed.validity, packed.nullCount) } as never);
+}
+
+/** An Arrow record batch of a packed row group, on the packed buffers (no copy). */
+export function recordBatchOfPacked(schema: Schema, columns: readonly ReleaseColumn[], packed: PackedRowGroup): RecordBatch {
+  const children = columns.map((column, i) => columnData(column, packed.columns[i]!, packed.rows));
+  const struct = makeData({ type: new Struct(schema.fields), length: packed.rows, nullCount: 0, children });
+  return new RecordBatch(schema, struct);
+}
+
 /** An Arrow record batch of `rows` with the release schema (metadata included). */
 export function releaseRecordBatch(schema: Schema, columns: readonly ReleaseColumn[], rows: readonly ReleaseRow[]): RecordBatch {
-  const children = columns.map((column) => columnData(column, rows.map((row) => row[column.name] ?? null)));
-  const struct = makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children });
-  return new RecordBatch(schema, struct);
+  return recordBatchOfPacked(schema, columns, packRowGroup(columns, rows));
 }
 
 /**

@@ -11,12 +11,12 @@
  */
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Compression, Encoding, WriterPropertiesBuilder } from "parquet-wasm";
-import type { WriterProperties } from "parquet-wasm";
+import { releaseWriterProperties } from "./encode-row-group.ts";
 import { ParquetShardWriter } from "./parquet-shard-writer.ts";
 import { planShards } from "./plan-shards.ts";
 import type { ReleaseDataInfo, ReleaseShard } from "./release-data-info.ts";
-import { huggingfaceMetadata, releaseArrowSchema, releaseRecordBatch } from "./release-schema.ts";
+import { packRowGroup, releaseArrowSchema } from "./release-schema.ts";
+import { RowGroupEncoderPool } from "./row-group-encoder-pool.ts";
 import type { ReleaseColumn, ReleaseRow } from "./release-schema.ts";
 
 export interface WriteReleaseShardsParams {
@@ -38,36 +38,14 @@ export interface WriteReleaseShardsParams {
   rowGroupSize: number;
   /** Called after each row group with the rows written so far. */
   onProgress?: (rowsWritten: number) => void;
+  /** Encoder worker threads (default: cores - 1, at most 4, none on 1-2 cores); 0 encodes inline. */
+  encodeWorkers?: number;
 }
 
 /** Bytes of image data per Parquet page: pages are cut after each write batch of rows. */
 const TARGET_PAGE_BYTES = 1024 * 1024;
 
-/** The writer properties of a release shard (see the module comment for the rules). */
-export function releaseWriterProperties(params: {
-  columns: readonly ReleaseColumn[];
-  rowGroupSize: number;
-  writeBatchSize: number;
-}): WriterProperties {
-  // parquet-wasm's per-column options match top-level names only, never struct leaves (probed:
-  // "image" and "image.bytes" both leave image.bytes snappy + dictionary). So the defaults are the
-  // image rule (uncompressed, PLAIN, no dictionary) and every scalar column opts into snappy +
-  // dictionary by name.
-  let builder = new WriterPropertiesBuilder()
-    .setMaxRowGroupSize(params.rowGroupSize)
-    .setWriteBatchSize(params.writeBatchSize)
-    .setCompression(Compression.UNCOMPRESSED)
-    .setDictionaryEnabled(false)
-    .setEncoding(Encoding.PLAIN)
-    // pyarrow copies the huggingface schema metadata into the key/value entries; parquet-wasm
-    // does not, so it is set here too (the ARROW:schema entry carries the Arrow schema's copy).
-    .setKeyValueMetadata(new Map([["huggingface", huggingfaceMetadata(params.columns)]]));
-  for (const column of params.columns) {
-    if (column.type === "image") continue;
-    builder = builder.setColumnCompression(column.name, Compression.SNAPPY).setColumnDictionaryEnabled(column.name, true);
-  }
-  return builder.build();
-}
+export { releaseWriterProperties };
 
 async function removeStaleShards(dataDir: string, split: string, keep: Set<string>): Promise<void> {
   const names = await readdir(dataDir).catch(() => [] as string[]);
@@ -85,7 +63,8 @@ export async function writeReleaseShards(params: WriteReleaseShardsParams): Prom
   const schema = releaseArrowSchema(columns);
   const averageRowBytes = params.numRows > 0 ? params.numBytes / params.numRows : 1;
   const writeBatchSize = Math.max(1, Math.min(params.rowGroupSize, Math.floor(TARGET_PAGE_BYTES / averageRowBytes)));
-  const writerProperties = () => releaseWriterProperties({ columns, rowGroupSize: params.rowGroupSize, writeBatchSize });
+  const encoding = { columns: [...columns], rowGroupSize: params.rowGroupSize, writeBatchSize };
+  const writerProperties = () => releaseWriterProperties(encoding);
   const dataDir = join(params.outDir, "data");
   await mkdir(dataDir, { recursive: true });
 
@@ -94,33 +73,49 @@ export async function writeReleaseShards(params: WriteReleaseShardsParams): Prom
     ? (params.rows as AsyncIterable<ReleaseRow>)[Symbol.asyncIterator]()
     : (params.rows as Iterable<ReleaseRow>)[Symbol.iterator]()) as AsyncIterator<ReleaseRow> | Iterator<ReleaseRow>;
   let written = 0;
-  for (const range of plan) {
-    const finalPath = join(params.outDir, range.path);
-    const temporary = `${finalPath}.tmp-${process.pid}`;
-    const writer = new ParquetShardWriter({ path: temporary, schema, writerProperties });
-    try {
-      let remaining = range.end - range.start;
-      while (remaining > 0) {
-        const take = Math.min(remaining, params.rowGroupSize);
-        const group: ReleaseRow[] = [];
-        for (let i = 0; i < take; i++) {
-          const next = await iterator.next();
-          if (next.done) throw new Error(`the rows ended after ${written + group.length} of the ${params.numRows} announced`);
-          group.push(next.value);
-        }
-        await writer.writeRowGroup(releaseRecordBatch(schema, columns, group));
-        remaining -= take;
-        written += take;
+  const pool = new RowGroupEncoderPool(params.encodeWorkers);
+  // Row groups being encoded, oldest first; a few more than the workers keep them all busy.
+  const depth = Math.max(1, pool.size * 2);
+  try {
+    for (const range of plan) {
+      const finalPath = join(params.outDir, range.path);
+      const temporary = `${finalPath}.tmp-${process.pid}`;
+      const writer = new ParquetShardWriter({ path: temporary, schema, writerProperties });
+      const window: { encoded: Promise<Uint8Array>; rows: number }[] = [];
+      const appendOldest = async () => {
+        const oldest = window.shift()!;
+        await writer.appendEncoded(await oldest.encoded, oldest.rows);
+        written += oldest.rows;
         params.onProgress?.(written);
+      };
+      try {
+        let remaining = range.end - range.start;
+        while (remaining > 0) {
+          const take = Math.min(remaining, params.rowGroupSize);
+          const group: ReleaseRow[] = [];
+          for (let i = 0; i < take; i++) {
+            const next = await iterator.next();
+            if (next.done) throw new Error(`the rows ended after ${written + window.reduce((s, w) => s + w.rows, 0) + group.length} of the ${params.numRows} announced`);
+            group.push(next.value);
+          }
+          const encoded = pool.encode(encoding, packRowGroup(columns, group));
+          encoded.catch(() => undefined); // awaited in order by appendOldest; this only silences the wait
+          window.push({ encoded, rows: take });
+          remaining -= take;
+          if (window.length >= depth) await appendOldest();
+        }
+        while (window.length > 0) await appendOldest();
+        const bytes = await writer.close();
+        await rename(temporary, finalPath);
+        shards.push({ path: range.path, rows: range.end - range.start, bytes });
+      } catch (error) {
+        await writer.abort();
+        await rm(temporary, { force: true });
+        throw error;
       }
-      const bytes = await writer.close();
-      await rename(temporary, finalPath);
-      shards.push({ path: range.path, rows: range.end - range.start, bytes });
-    } catch (error) {
-      await writer.abort();
-      await rm(temporary, { force: true });
-      throw error;
     }
+  } finally {
+    await pool.close();
   }
   if (!(await iterator.next()).done) throw new Error(`the rows did not end after the ${params.numRows} announced`);
   await removeStaleShards(dataDir, split, new Set(shards.map((s) => s.path.slice("data/".length))));

@@ -183,6 +183,32 @@ test("two runs give byte-identical shards", { skip: !present && SKIP }, async (t
   }
 });
 
+test("row groups encoded on worker threads give the same bytes as encoded inline", async (t) => {
+  const dir = await tempDir(t);
+  const rows: ReleaseRow[] = Array.from({ length: 57 }, (_, i) => ({
+    image: i === 5 ? null : { bytes: Uint8Array.from({ length: 200 + i * 13 }, (_, j) => (i * 31 + j * 7) & 255), path: i === 9 ? null : `${i}.jpg` },
+    file_name: `f/${i}.jpg`,
+    cluster_id: i % 4 === 0 ? null : i % 6,
+    cluster_size: i % 4 === 0 ? null : 9,
+  }));
+  const counter = new ArrowSizeCounter(CORE_COLUMNS);
+  rows.forEach((r) => counter.add(r));
+  const write = (out: string, encodeWorkers: number) =>
+    writeReleaseShards({ outDir: join(dir, out), split: "train", columns: CORE_COLUMNS, rows, numRows: rows.length, numBytes: counter.bytes(), maxShardSize: 5000, rowGroupSize: 4, encodeWorkers });
+  const inline = await write("inline", 0);
+  const pooled = await write("pooled", 2);
+  assert.ok(inline.shards.length >= 3);
+  assert.deepEqual(pooled, inline);
+  for (const shard of inline.shards) {
+    assert.ok(readFileSync(join(dir, "inline", shard.path)).equals(readFileSync(join(dir, "pooled", shard.path))), shard.path);
+  }
+  const db = await duck();
+  t.after(() => db.close());
+  const back = await db.all(`select image is null as no_image, image.path as path, cluster_id from read_parquet('${join(dir, "pooled")}/data/*.parquet')`);
+  assert.equal(back.length, 57);
+  assert.deepEqual([back[5]!.no_image, back[9]!.path, back[8]!.cluster_id, back[7]!.cluster_id], [true, null, null, 1n]);
+});
+
 test("a ClassLabel pass-through column keeps its names; resize re-encodes at the configured size", { skip: !present && SKIP }, async (t) => {
   const dir = await tempDir(t);
   // A source shaped like jxie/celeba-hq: image + label ClassLabel(female, male).

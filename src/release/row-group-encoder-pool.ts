@@ -1,0 +1,80 @@
+/**
+ * Encodes row groups on worker threads, so a shard's row groups are encoded in parallel while the
+ * main thread splices finished ones into the file in order. With 0 workers everything runs on the
+ * main thread. Either way the bytes are the same (encodeRowGroup is deterministic).
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { encodeRowGroup, type RowGroupEncoding } from "./encode-row-group.ts";
+import { transferablesOf, type PackedRowGroup } from "./release-schema.ts";
+import type { EncodeReply, EncodeRequest } from "./row-group-encoder-worker.ts";
+
+/** cores - 1, at most 4; none on 1-2 cores (the main thread's packing and writing need one). */
+export function defaultEncodeWorkers(): number {
+  const cores = availableParallelism();
+  return cores <= 2 ? 0 : Math.min(4, cores - 1);
+}
+
+/** Workers load the TypeScript module through tsx, registered again in each worker (as the embed stage's decode pool does). */
+function startWorker(): Worker {
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const workerModule = new URL("./row-group-encoder-worker.ts", import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerModule)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+  ready: Promise<void>;
+}
+
+export class RowGroupEncoderPool {
+  private readonly slots: Slot[] = [];
+  private readonly pending = new Map<number, { resolve(bytes: Uint8Array): void; reject(error: Error): void }>();
+  private nextId = 0;
+
+  constructor(workers = defaultEncodeWorkers()) {
+    for (let i = 0; i < workers; i++) {
+      const worker = startWorker();
+      let markReady: () => void = () => {};
+      const ready = new Promise<void>((resolve) => (markReady = resolve));
+      const slot: Slot = { worker, inFlight: 0, ready };
+      worker.on("message", (message: EncodeReply | "ready") => {
+        if (message === "ready") return markReady();
+        slot.inFlight--;
+        const waiter = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (message.ok) waiter?.resolve(message.bytes);
+        else waiter?.reject(new Error(`row group encoding failed: ${message.message}`));
+      });
+      worker.on("error", (error) => {
+        for (const waiter of this.pending.values()) waiter.reject(error);
+        this.pending.clear();
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  /** Worker threads in use (0: inline). */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Encodes a packed row group; its buffers are transferred to the worker (unusable afterwards). */
+  async encode(encoding: RowGroupEncoding, packed: PackedRowGroup): Promise<Uint8Array> {
+    if (this.slots.length === 0) return encodeRowGroup(encoding, packed);
+    const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    await slot.ready;
+    slot.inFlight++;
+    const id = this.nextId++;
+    const reply = new Promise<Uint8Array>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    slot.worker.postMessage({ id, encoding, packed } satisfies EncodeRequest, transferablesOf(packed));
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}
