@@ -2,7 +2,8 @@
  * Re-reads a release folder with a second, independent Parquet reader (DuckDB, not parquet-wasm)
  * and checks it against ../shared/docs/hf-parquet-and-card.md: shard names and contiguous row
  * counts, column types, the `huggingface` features in `ARROW:schema` and as a key/value entry,
- * compression and row-group sizes, `cluster_size` = number of rows sharing the `cluster_id`, and the
+ * compression and row-group sizes, the page index (offsets checked against the page headers, with
+ * our own footer reader since DuckDB does not use it), `cluster_size` = number of rows sharing the `cluster_id`, and the
  * card's `dataset_info` (and, given the card inputs, every generated number) against the data.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { join } from "node:path";
 import { tableFromIPC } from "apache-arrow";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../common/errors.ts";
+import { checkPageIndex } from "./check-page-index.ts";
 import type { HfFeature, ReleaseDataInfo, ReleaseShard } from "./release-data-info.ts";
 
 export interface VerifyReleaseParams {
@@ -179,10 +181,11 @@ export async function verifyRelease(params: VerifyReleaseParams): Promise<Verify
             break;
           }
         }
+        problems.push(...checkPageIndex(file).map((p) => `${where}: page index: ${p}`));
         const [counted] = await db.all(`select count(*)::BIGINT as n from read_parquet(${quote(file)})`);
         shards.push({ path: where, rows: Number(counted!.n), bytes: (await stat(file)).size });
       }
-      checks.push(`split ${split}: schema, features metadata, compression, row groups`);
+      checks.push(`split ${split}: schema, features metadata, compression, row groups, page index`);
 
       const numRows = shards.reduce((s, x) => s + x.rows, 0);
       const list = `[${files.map(quote).join(", ")}]`;
