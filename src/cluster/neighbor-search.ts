@@ -97,7 +97,7 @@ interface Quantized {
  * their quantisations x~ = q/scale, |x.y - x~.y~| <= |x - x~| |y| + |y - y~| |x~|, so with e the
  * largest rounding error norm the bound is e + e (1 + e).
  */
-function quantize(prepared: PreparedEmbeddings, tile: number): Quantized {
+function quantize(prepared: PreparedEmbeddings, tile: number, rowsU8: Uint8Array, blocks: Int8Array): Quantized {
   const { unit, rows, dims } = prepared;
   let maxAbs = 0;
   for (let i = 0; i < unit.length; i++) {
@@ -106,7 +106,6 @@ function quantize(prepared: PreparedEmbeddings, tile: number): Quantized {
     else if (-v > maxAbs) maxAbs = -v;
   }
   const scale = maxAbs > 0 ? 127 / maxAbs : 1;
-  const rowsU8 = new Uint8Array(new SharedArrayBuffer(rows * dims));
   let worst = 0;
   for (let r = 0, at = 0; r < rows; r++) {
     let err = 0;
@@ -123,7 +122,6 @@ function quantize(prepared: PreparedEmbeddings, tile: number): Quantized {
   worst = Math.sqrt(worst);
   // 1e-6 covers the float64 rounding of the bound itself and of |y| <= 1.
   const margin = worst * (2 + worst) + 1e-6;
-  const blocks = new Int8Array(new SharedArrayBuffer(rows * dims));
   for (let start = 0; start < rows; start += tile) {
     const width = Math.min(tile, rows - start);
     for (let k = 0, at = start * dims; k < dims; k++) {
@@ -142,7 +140,7 @@ function quantize(prepared: PreparedEmbeddings, tile: number): Quantized {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const ort = require(workerData.ortPath);
-const { dims, tile, rows, nearest, threshold } = workerData;
+const { dims, tile, rows, nearest } = workerData;
 const rowsU8 = new Uint8Array(workerData.rowsU8);
 const blocks = new Int8Array(workerData.blocks);
 (async () => {
@@ -155,7 +153,7 @@ const blocks = new Int8Array(workerData.blocks);
   };
   const off = await ort.InferenceSession.create(workerData.offModel, options);
   const diag = workerData.diagModel ? await ort.InferenceSession.create(workerData.diagModel, options) : off;
-  const thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
+  let thresholdTensor;
   // onnxruntime-node refuses tensors on SharedArrayBuffer memory: copy the tile's operands (the
   // row block is reused while consecutive tasks share it).
   let mask, aBlock = -1, aTensor;
@@ -172,8 +170,11 @@ const blocks = new Int8Array(workerData.blocks);
     while (queue.length > 0) await runTile(queue.shift());
     busy = false;
   }
-  async function runTile({ bi, bj }) {
+  async function runTile({ bi, bj, threshold }) {
     try {
+      if (!thresholdTensor || thresholdTensor.data[0] !== threshold) {
+        thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
+      }
       const started = performance.now();
       const r0 = bi * tile, c0 = bj * tile;
       const m = Math.min(tile, rows - r0), w = Math.min(tile, rows - c0);
@@ -257,10 +258,10 @@ class TileWorker {
     });
   }
 
-  run(bi: number, bj: number): Promise<TileResult> {
+  run(bi: number, bj: number, threshold: number): Promise<TileResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject });
-      this.worker.postMessage({ bi, bj });
+      this.worker.postMessage({ bi, bj, threshold });
     });
   }
 
@@ -279,32 +280,36 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   if (dims * 127 * 127 >= 2 ** 31) throw new Error(`cluster: ${dims} dimensions overflow the int32 prefilter`);
 
   const started = performance.now();
-  const quantized = quantize(prepared, tile);
-  const quantizeSeconds = (performance.now() - started) / 1000;
-  let ortSeconds = 0;
-  const { scale, margin } = quantized;
-  const scale2 = scale * scale;
-  // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
-  // the rounding of that product.
-  const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale2 * (minSimilarity - margin)) - 1);
-
   const blockCount = Math.ceil(rows / tile);
   const tasks: [number, number][] = [];
   for (let bi = 0; bi < blockCount; bi++) for (let bj = bi; bj < blockCount; bj++) tasks.push([bi, bj]);
   const workerCount = Math.max(1, Math.min(params.threads ?? 2, tasks.length));
+  // Workers start (load onnxruntime, build sessions) while this thread quantises into the
+  // shared arrays they will read.
+  const rowsU8 = new Uint8Array(new SharedArrayBuffer(rows * dims));
+  const blocks = new Int8Array(new SharedArrayBuffer(rows * dims));
   const workerData = {
     ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
     dims,
     tile,
     rows,
     nearest: wantNearest,
-    threshold,
-    rowsU8: quantized.rowsU8.buffer,
-    blocks: quantized.blocks.buffer,
+    rowsU8: rowsU8.buffer,
+    blocks: blocks.buffer,
     offModel: similarityGraph(dims, wantNearest, false),
     diagModel: wantNearest ? similarityGraph(dims, true, true) : undefined,
   };
   const workers = Array.from({ length: workerCount }, () => new TileWorker(workerData));
+
+  const quantizeStarted = performance.now();
+  const quantized = quantize(prepared, tile, rowsU8, blocks);
+  const quantizeSeconds = (performance.now() - quantizeStarted) / 1000;
+  let ortSeconds = 0;
+  const { scale, margin } = quantized;
+  const scale2 = scale * scale;
+  // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
+  // the rounding of that product.
+  const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale2 * (minSimilarity - margin)) - 1);
 
   const bestExact = new Float64Array(wantNearest ? rows : 0).fill(-Infinity);
   const bestApprox = new Int32Array(wantNearest ? rows : 0).fill(-(2 ** 31));
@@ -343,7 +348,7 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
     let next = 0;
     const take = (worker: TileWorker) => {
       const [bi, bj] = tasks[next++]!;
-      return worker.run(bi, bj);
+      return worker.run(bi, bj, threshold);
     };
     await Promise.all(
       workers.map(async (worker) => {
