@@ -51,15 +51,22 @@ export interface PushFolderParams {
   /** Base fetch; every call is wrapped with retries. */
   fetch?: typeof fetch;
   retryPolicy?: RetryPolicy;
+  /**
+   * Compute the diff against the branch head and stop: no token needed (public repos list
+   * anonymously), nothing created, committed or tagged; a missing repo makes every file "added".
+   */
+  dryRun?: boolean;
   /** Test hook: runs after the remote state was read and before the commit is sent. */
   beforeCommit?: (state: { parentCommit: string }) => Promise<void>;
 }
 
 export interface PushFolderResult {
-  /** False when the folder already matched the remote ("nothing to publish"). */
+  /** False when the folder already matched the remote ("nothing to publish") or on a dry run. */
   committed: boolean;
-  /** The new commit, or the unchanged head when nothing was committed. */
+  /** The new commit, or the unchanged head when nothing was committed ("" when a dry run found no repo). */
   commitOid: string;
+  /** Dry run only: the repo does not exist yet (a push would create it). */
+  repoMissing?: boolean;
   commitUrl: string;
   pullRequestUrl?: string;
   /** Tag created or confirmed on `commitOid`. */
@@ -79,19 +86,23 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
   registerSecret(params.accessToken);
   const branch = params.branch ?? "main";
   const title = params.message ?? "Upload with idclusters";
-  if (!params.accessToken) throw new UsageError("push needs a Hub token: set HF_TOKEN or pass --token");
+  if (!params.accessToken && !params.dryRun) throw new UsageError("push needs a Hub token: set HF_TOKEN or pass --token");
   const folderStat = await stat(params.folder).catch(() => undefined);
   if (!folderStat?.isDirectory()) throw new UsageError(`--folder: ${params.folder} is not a directory`);
   const localFiles = await listLocalFiles(params.folder);
 
   const fetch = createRetryingFetch({ fetch: params.fetch, policy: params.retryPolicy });
-  const client = { hubUrl: params.hubUrl, accessToken: params.accessToken, fetch };
+  // A dry run may be anonymous; every write below runs only with a token (checked above).
+  const client = { hubUrl: params.hubUrl, accessToken: params.accessToken as string, fetch };
   const where = `${repo.name}@${branch}`;
 
-  let parentCommit: string;
+  let parentCommit = "";
+  let repoMissing = false;
   const remote = new Map<string, ListFileEntry>();
   try {
-    if (!(await repoExists({ repo, ...client }))) {
+    const exists = await repoExists({ repo, ...client });
+    if (!exists && params.dryRun) repoMissing = true;
+    else if (!exists) {
       await createRepo({ repo, ...(params.private !== undefined && { private: params.private }), ...client }).catch(
         (error: unknown) => {
           // Created by someone else meanwhile: fine, we commit on top of whatever is there.
@@ -100,8 +111,8 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
       );
       log.info(`created ${repo.type} repo ${repo.name}${params.private ? " (private)" : ""}`);
     }
-    parentCommit = await headCommit(repo, branch, client);
-    for await (const entry of listFiles({ repo, revision: parentCommit, recursive: true, ...client })) {
+    if (!repoMissing) parentCommit = await headCommit(repo, branch, client);
+    if (!repoMissing) for await (const entry of listFiles({ repo, revision: parentCommit, recursive: true, ...client })) {
       if (entry.type === "file") remote.set(entry.path, entry);
     }
   } catch (error) {
@@ -130,6 +141,9 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
   for (const path of deleted) operations.push({ operation: "delete", path });
 
   const summary = { added, updated, deleted, unchanged };
+  if (params.dryRun) {
+    return { committed: false, commitOid: parentCommit, commitUrl: parentCommit ? commitUrlOf(parentCommit) : "", ...(repoMissing && { repoMissing }), ...summary };
+  }
   if (operations.length === 0) {
     log.info(`nothing to publish: ${where} already holds the ${unchanged.length} files of ${params.folder}`);
     const tag = params.tag ? await tagCommit(parentCommit) : undefined;
@@ -231,7 +245,7 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
   }
 }
 
-async function headCommit(repo: HubRepo, branch: string, client: { hubUrl: string; accessToken: string; fetch: typeof fetch }): Promise<string> {
+async function headCommit(repo: HubRepo, branch: string, client: { hubUrl: string; accessToken?: string; fetch: typeof fetch }): Promise<string> {
   const info =
     repo.type === "model"
       ? await modelInfo({ name: repo.name, revision: branch, additionalFields: ["sha"], ...client })
