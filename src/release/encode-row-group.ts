@@ -3,9 +3,9 @@
  * splices into a shard (parquet-shard-writer.ts). Pure and deterministic, so it runs the same on
  * the main thread or in an encoder worker (row-group-encoder-pool.ts).
  */
-import { Table, tableToIPC } from "apache-arrow";
 import { Compression, Encoding, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm";
 import type { WriterProperties } from "parquet-wasm";
+import { ipcStreamOf, type IpcScratch } from "./ipc-stream.ts";
 import { huggingfaceMetadata, recordBatchOfPacked, releaseArrowSchema } from "./release-schema.ts";
 import type { PackedRowGroup, ReleaseColumn } from "./release-schema.ts";
 
@@ -43,9 +43,9 @@ export function releaseWriterProperties(params: RowGroupEncoding): WriterPropert
   return builder.build();
 }
 
-/** The row group as a complete one-row-group Parquet file. */
-export function encodeRowGroup(encoding: RowGroupEncoding, packed: PackedRowGroup): Uint8Array {
+/** The row group as a complete one-row-group Parquet file; `scratch` is reused for the Arrow IPC bytes. */
+export function encodeRowGroup(encoding: RowGroupEncoding, packed: PackedRowGroup, scratch?: IpcScratch): Uint8Array {
   const schema = releaseArrowSchema(encoding.columns);
   const batch = recordBatchOfPacked(schema, encoding.columns, packed);
-  return writeParquet(WasmTable.fromIPCStream(tableToIPC(new Table([batch]), "stream")), releaseWriterProperties(encoding));
+  return writeParquet(WasmTable.fromIPCStream(ipcStreamOf(batch, scratch)), releaseWriterProperties(encoding));
 }

@@ -19,6 +19,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import { Table, tableToIPC } from "apache-arrow";
 import type { RecordBatch, Schema } from "apache-arrow";
 import { Table as WasmTable, writeParquet } from "parquet-wasm";
+import { ipcStreamOf } from "./ipc-stream.ts";
 import type { WriterProperties } from "parquet-wasm";
 import {
   decodeThriftStruct,
@@ -142,7 +143,7 @@ export class ParquetShardWriter {
    */
   async writeRowGroup(batch: RecordBatch): Promise<void> {
     if (batch.numRows === 0) return;
-    const encoded = writeParquet(WasmTable.fromIPCStream(tableToIPC(new Table([batch]), "stream")), this.params.writerProperties());
+    const encoded = writeParquet(WasmTable.fromIPCStream(ipcStreamOf(batch)), this.params.writerProperties());
     await this.appendEncoded(encoded, batch.numRows);
   }
 

@@ -121,7 +121,12 @@ export interface PackedRowGroup {
   columns: PackedColumn[];
 }
 
-function packVariable(cells: (Uint8Array | null)[]): PackedVariable {
+/** A reused buffer (see IpcScratch in ipc-stream.ts: fresh multi-megabyte buffers cost more than copies). */
+export interface ByteScratch {
+  get(size: number): Uint8Array;
+}
+
+function packVariable(cells: (Uint8Array | null)[], scratch?: ByteScratch): PackedVariable {
   const validity = new Validity(cells.length);
   const offsets = new Int32Array(cells.length + 1);
   let total = 0;
@@ -131,14 +136,14 @@ function packVariable(cells: (Uint8Array | null)[]): PackedVariable {
     if (total > 0x7fffffff) throw new Error("a row group holds more than 2 GiB of one column; lower release.row_group_size");
     offsets[i + 1] = total;
   });
-  const data = new Uint8Array(total);
+  const data = scratch ? scratch.get(total) : new Uint8Array(total);
   cells.forEach((cell, i) => {
     if (cell) data.set(cell, offsets[i]!);
   });
   return { offsets, data, ...validity.packed() };
 }
 
-function packColumn(column: ReleaseColumn, values: unknown[]): PackedColumn {
+function packColumn(column: ReleaseColumn, values: unknown[], scratch?: ByteScratch): PackedColumn {
   const n = values.length;
   switch (column.type) {
     case "image": {
@@ -151,7 +156,7 @@ function packColumn(column: ReleaseColumn, values: unknown[]): PackedColumn {
         bytes.push(cell?.bytes ?? null);
         paths.push(utf8Bytes(cell?.path ?? null));
       });
-      return { kind: "image", bytes: packVariable(bytes), path: packVariable(paths), ...validity.packed() };
+      return { kind: "image", bytes: packVariable(bytes, scratch), path: packVariable(paths), ...validity.packed() };
     }
     case "string":
       return { kind: "variable", ...packVariable(values.map(utf8Bytes)) };
@@ -188,9 +193,13 @@ function packColumn(column: ReleaseColumn, values: unknown[]): PackedColumn {
   }
 }
 
-/** Packs rows into flat column buffers (the one copy of the image bytes on the way to Arrow). */
-export function packRowGroup(columns: readonly ReleaseColumn[], rows: readonly ReleaseRow[]): PackedRowGroup {
-  return { rows: rows.length, columns: columns.map((column) => packColumn(column, rows.map((row) => row[column.name] ?? null))) };
+/**
+ * Packs rows into flat column buffers (the one copy of the image bytes on the way to Arrow). With
+ * `scratch` (one image column only), the image bytes land in its reused buffer: valid until the
+ * next call with the same scratch.
+ */
+export function packRowGroup(columns: readonly ReleaseColumn[], rows: readonly ReleaseRow[], scratch?: ByteScratch): PackedRowGroup {
+  return { rows: rows.length, columns: columns.map((column) => packColumn(column, rows.map((row) => row[column.name] ?? null), scratch)) };
 }
 
 /** The buffers of a packed row group, to transfer to a worker. */

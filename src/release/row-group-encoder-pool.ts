@@ -6,7 +6,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { encodeRowGroup, type RowGroupEncoding } from "./encode-row-group.ts";
-import { transferablesOf, type PackedRowGroup } from "./release-schema.ts";
+import { IpcScratch } from "./ipc-stream.ts";
+import { transferablesOf, type ByteScratch, type PackedRowGroup } from "./release-schema.ts";
 import type { EncodeReply, EncodeRequest } from "./row-group-encoder-worker.ts";
 
 /** cores - 1, at most 4; none on 1-2 cores (the main thread's packing and writing need one). */
@@ -33,6 +34,8 @@ export class RowGroupEncoderPool {
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<number, { resolve(bytes: Uint8Array): void; reject(error: Error): void }>();
   private nextId = 0;
+  private readonly ipcScratch = new IpcScratch();
+  private readonly packScratch = new IpcScratch();
 
   constructor(workers = defaultEncodeWorkers()) {
     for (let i = 0; i < workers; i++) {
@@ -61,9 +64,17 @@ export class RowGroupEncoderPool {
     return this.slots.length;
   }
 
+  /**
+   * Where `packRowGroup` may put the image bytes: a reused buffer when encoding inline (the packed
+   * row group is consumed before the next one is packed), none with workers (buffers are transferred).
+   */
+  get packingScratch(): ByteScratch | undefined {
+    return this.slots.length === 0 ? this.packScratch : undefined;
+  }
+
   /** Encodes a packed row group; its buffers are transferred to the worker (unusable afterwards). */
   async encode(encoding: RowGroupEncoding, packed: PackedRowGroup): Promise<Uint8Array> {
-    if (this.slots.length === 0) return encodeRowGroup(encoding, packed);
+    if (this.slots.length === 0) return encodeRowGroup(encoding, packed, this.ipcScratch);
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     await slot.ready;
     slot.inFlight++;

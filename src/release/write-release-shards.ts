@@ -98,7 +98,7 @@ export async function writeReleaseShards(params: WriteReleaseShardsParams): Prom
             if (next.done) throw new Error(`the rows ended after ${written + window.reduce((s, w) => s + w.rows, 0) + group.length} of the ${params.numRows} announced`);
             group.push(next.value);
           }
-          const encoded = pool.encode(encoding, packRowGroup(columns, group));
+          const encoded = pool.encode(encoding, packRowGroup(columns, group, pool.packingScratch));
           encoded.catch(() => undefined); // awaited in order by appendOldest; this only silences the wait
           window.push({ encoded, rows: take });
           remaining -= take;
