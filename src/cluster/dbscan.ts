@@ -34,7 +34,7 @@ export interface DbscanParams {
   ambiguityMargin?: number;
   /** Rows per similarity tile. */
   tileRows?: number;
-  /** onnxruntime threads. */
+  /** Similarity workers (one onnxruntime thread each). */
   threads?: number;
   /** min_samples > 2 keeps the neighbour pairs of one pass up to this many, else makes a second pass. */
   maxStoredPairs?: number;

@@ -37,7 +37,7 @@ export interface RunClusterParams {
   nearestNeighbors?: boolean;
   /** Rows per similarity tile. */
   tileRows?: number;
-  /** onnxruntime threads. */
+  /** Similarity workers (one onnxruntime thread each). */
   threads?: number;
   /** Progress over similarity tiles. */
   onTile?: (done: number, total: number) => void;

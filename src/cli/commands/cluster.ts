@@ -52,7 +52,7 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
       .option("suggest-eps", { type: "boolean", default: false, describe: "print the histogram-valley eps suggestion next to the configured eps" })
       .option("nn-stats", { type: "boolean", default: true, describe: "compute the nearest-neighbour histogram (--no-nn-stats: labels only, faster)" })
       .option("tile-rows", { type: "number", default: 512, describe: "rows per similarity tile" })
-      .option("threads", { type: "number", default: 2, describe: "onnxruntime threads" })
+      .option("threads", { type: "number", default: 2, describe: "similarity workers (one onnxruntime thread each; one per core)" })
       .example("$0 cluster --embeddings X.npy --eps 0.35 --min-samples 2 --labels-out labels.npy --stats-out stats.json", "")
       .example("$0 cluster --config configs/celebahq_512.yaml", "cluster the work dir's embeddings.npy") as unknown as Argv<ClusterArgs>,
   handler: async (args) => {
@@ -78,6 +78,7 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
     if (!(eps > 0 && eps < 2)) throw new UsageError(`--eps must be in (0, 2), got ${eps}`);
     if (!Number.isInteger(minSamples) || minSamples < 1) throw new UsageError(`--min-samples must be an integer >= 1, got ${minSamples}`);
     if (!Number.isInteger(args.tileRows) || args.tileRows < 1) throw new UsageError(`--tile-rows must be a positive integer`);
+    if (!Number.isInteger(args.threads) || args.threads < 1) throw new UsageError(`--threads must be a positive integer`);
     if (args.suggestEps && !args.nnStats) throw new UsageError("--suggest-eps needs the nearest-neighbour statistics (drop --no-nn-stats)");
 
     let progress: Progress | undefined;
