@@ -223,6 +223,13 @@ export function cardContext(inputs: CardInputs) {
     models: models.map(modelRow),
     tool_version: inputs.toolVersion,
     previous_commit: inputs.previousCommit ?? "",
+    changelog: inputs.changelog
+      ? {
+          ...inputs.changelog,
+          merges: inputs.changelog.merges.map((m) => ({ id: m.id, from: m.from.join(", ") })),
+          splits: inputs.changelog.splits.map((m) => ({ id: m.id, into: m.into.join(", ") })),
+        }
+      : null,
   };
 }
 

@@ -22,6 +22,7 @@ export async function saveCardInputs(params: { inputs: CardInputs; path: string 
     source: saved.source,
     toolVersion: saved.toolVersion,
     ...(saved.previousCommit !== undefined && { previousCommit: saved.previousCommit }),
+    ...(saved.changelog !== undefined && { changelog: saved.changelog }),
   };
   await mkdir(dirname(params.path), { recursive: true });
   await writeFile(params.path, JSON.stringify(ordered, null, 2) + "\n");

@@ -63,4 +63,20 @@ export interface CardInputs {
   toolVersion: string;
   /** Commit of the previous release in the target repo, if any. */
   previousCommit?: string;
+  /** How identities moved since the previous release (`id_policy: stable`, written by `idclusters run`). */
+  changelog?: CardChangelog;
+}
+
+/** Identity changes against the previous release; ids as decimal strings (JSON has no int64). */
+export interface CardChangelog {
+  /** Identities that kept their previous id. */
+  kept: number;
+  /** Identities with a fresh id. */
+  fresh: number;
+  /** Previous ids no row carries any more. */
+  retired: number;
+  /** A current identity holding rows of several previous ones. */
+  merges: { id: string; from: string[] }[];
+  /** A previous identity whose rows went to several current ones. */
+  splits: { id: string; into: string[] }[];
 }

@@ -1,0 +1,60 @@
+/**
+ * Reads a release folder's rows back in published order (shards by name, rows by position):
+ * `file_name`, `cluster_id` and the SHA-256 of the image bytes. The key for stable ids and for
+ * `verify --against`. DuckDB reads the shards (the same independent reader `verify` uses).
+ */
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { UsageError } from "../common/errors.ts";
+
+export interface ReleaseRows {
+  fileNames: (string | null)[];
+  /** SHA-256 (hex) of `image.bytes`; "" for a row without bytes. */
+  keys: string[];
+  ids: (bigint | null)[];
+}
+
+const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+/** `data/<split>-NNNNN-of-NNNNN.parquet` files of the folder, in name (= row) order. */
+export async function releaseShardFiles(folder: string, split: string): Promise<string[]> {
+  const names = await readdir(join(folder, "data")).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.startsWith(`${split}-`) && n.endsWith(".parquet"))
+    .sort()
+    .map((n) => join(folder, "data", n));
+}
+
+export async function readReleaseRows(params: {
+  /** Release folder (or Hub snapshot) holding `data/`. */
+  folder: string;
+  /** Split whose shards to read. */
+  split: string;
+}): Promise<ReleaseRows> {
+  const files = await releaseShardFiles(params.folder, params.split);
+  if (files.length === 0) throw new UsageError(`${params.folder} has no data/${params.split}-*.parquet shards`);
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  const rows: ReleaseRows = { fileNames: [], keys: [], ids: [] };
+  try {
+    for (const file of files) {
+      const reader = await connection.runAndReadAll(
+        `select file_name, cluster_id, lower(sha256(image.bytes)) as key
+           from read_parquet(${quote(file)}, file_row_number = true) order by file_row_number`,
+      );
+      for (const r of reader.getRowObjectsJS()) {
+        rows.fileNames.push(r.file_name == null ? null : String(r.file_name));
+        rows.keys.push(r.key == null ? "" : String(r.key));
+        rows.ids.push(r.cluster_id == null ? null : BigInt(r.cluster_id as bigint | number));
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read the release rows of ${params.folder}: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  return rows;
+}

@@ -1,0 +1,89 @@
+/**
+ * Stage caching for `idclusters run`: each stage's outputs in the work directory carry a manifest
+ * (`<work dir>/stages/<stage>.json`) holding the hash of the stage's inputs (config subset, upstream
+ * output hashes, model SHA-256s, tool version) and the SHA-256 of every output file. A rerun skips a
+ * stage whose input hash matches and whose outputs are still on disk with the recorded hashes.
+ * Everything is written to a temporary file and renamed, so a SIGKILL leaves either the old or the
+ * new file, never half of one; a manifest is written only after its outputs, so a killed stage
+ * simply runs again.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { sha256OfFile } from "../hub/file-hashes.ts";
+
+export interface StageManifest<Extra = unknown> {
+  /** SHA-256 of the canonical JSON of the stage's inputs. */
+  inputHash: string;
+  /** Output path (relative to the work directory) -> SHA-256. */
+  outputs: Record<string, string>;
+  /** Stage-specific values a skipped stage must still hand on (previous commit, changelog). */
+  extra?: Extra;
+}
+
+/** JSON with object keys sorted and bigints as strings: the same inputs always hash the same. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === "bigint") return v.toString();
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return v;
+  });
+}
+
+export function hashInputs(inputs: unknown): string {
+  return createHash("sha256").update(canonicalJson(inputs)).digest("hex");
+}
+
+/** Writes `content` to `path` through a temporary file in the same folder and a rename. */
+export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.tmp-${process.pid}`;
+  await writeFile(temporary, content);
+  await rename(temporary, path);
+}
+
+export function manifestPath(workDir: string, stage: string): string {
+  return join(workDir, "stages", `${stage}.json`);
+}
+
+export async function readManifest<Extra>(workDir: string, stage: string): Promise<StageManifest<Extra> | undefined> {
+  try {
+    return JSON.parse(await readFile(manifestPath(workDir, stage), "utf8")) as StageManifest<Extra>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SHA-256 of each file, keyed by its path relative to `root`. */
+export async function hashOutputs(root: string, relativePaths: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const path of [...relativePaths].sort()) out[path] = await sha256OfFile(join(root, path));
+  return out;
+}
+
+/**
+ * The manifest of `stage` when it is still valid for `inputHash`: same input hash, and every
+ * recorded output present under `root` with its recorded SHA-256. Undefined means "run the stage".
+ */
+export async function validManifest<Extra>(params: {
+  workDir: string;
+  stage: string;
+  inputHash: string;
+  /** Folder the manifest's output paths are relative to (default: the work directory). */
+  root?: string;
+}): Promise<StageManifest<Extra> | undefined> {
+  const manifest = await readManifest<Extra>(params.workDir, params.stage);
+  if (!manifest || manifest.inputHash !== params.inputHash) return undefined;
+  const root = params.root ?? params.workDir;
+  for (const [path, sha256] of Object.entries(manifest.outputs)) {
+    if (!existsSync(join(root, path)) || (await sha256OfFile(join(root, path))) !== sha256) return undefined;
+  }
+  return manifest;
+}
+
+export async function writeManifest<Extra>(workDir: string, stage: string, manifest: StageManifest<Extra>): Promise<void> {
+  await writeFileAtomic(manifestPath(workDir, stage), JSON.stringify(manifest, null, 2) + "\n");
+}
