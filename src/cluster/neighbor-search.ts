@@ -99,12 +99,8 @@ interface Quantized {
  */
 function quantize(prepared: PreparedEmbeddings, tile: number, rowsU8: Uint8Array, blocks: Int8Array): Quantized {
   const { unit, rows, dims } = prepared;
-  let maxAbs = 0;
-  for (let i = 0; i < unit.length; i++) {
-    const v = unit[i]!;
-    if (v > maxAbs) maxAbs = v;
-    else if (-v > maxAbs) maxAbs = -v;
-  }
+  // The stored float32 rows are exactly what `unit` holds, so maxAbs bounds every |v| below.
+  const maxAbs = prepared.maxAbs;
   const scale = maxAbs > 0 ? 127 / maxAbs : 1;
   let worst = 0;
   for (let r = 0, at = 0; r < rows; r++) {

@@ -23,6 +23,8 @@ export interface PreparedEmbeddings {
   unit: Float32Array | Float64Array;
   /** 1 where the input row was all zeros. */
   zeroRow: Uint8Array;
+  /** Largest |value| among the unit rows (sets the int8 scale). */
+  maxAbs: number;
   /** DBSCAN radius in cosine distance. */
   eps: number;
   /**
@@ -66,7 +68,7 @@ export function prepareEmbeddings(params: PrepareParams): PreparedEmbeddings {
   const f32 = data instanceof Float32Array;
   const zeroRow = new Uint8Array(rows);
   // One loop per element type keeps V8's element access monomorphic (this is most of the time).
-  const unit =
+  const { unit, maxAbs } =
     data instanceof Float32Array
       ? normalizeRows32(data, rows, dims, zeroRow, source, params.inPlace ? data : new Float32Array(rows * dims))
       : normalizeRows64(data, rows, dims, zeroRow, source, params.inPlace ? data : new Float64Array(rows * dims));
@@ -92,6 +94,7 @@ export function prepareEmbeddings(params: PrepareParams): PreparedEmbeddings {
     dims,
     unit,
     zeroRow,
+    maxAbs,
     eps,
     threshold,
     isNeighbor,
@@ -118,7 +121,8 @@ function normalizeRows32(
   zeroRow: Uint8Array,
   source: string,
   unit: Float32Array,
-): Float32Array {
+): { unit: Float32Array; maxAbs: number } {
+  let maxAbs = 0;
   for (let r = 0, base = 0; r < rows; r++, base += dims) {
     let sum = 0;
     for (let k = base; k < base + dims; k++) sum += data[k]! * data[k]!;
@@ -128,9 +132,14 @@ function normalizeRows32(
       zeroRow[r] = 1;
       norm = 1;
     }
-    for (let k = base; k < base + dims; k++) unit[k] = data[k]! / norm;
+    for (let k = base; k < base + dims; k++) {
+      unit[k] = data[k]! / norm;
+      const v = unit[k]!; // the stored (for float32, rounded) value
+      if (v > maxAbs) maxAbs = v;
+      else if (-v > maxAbs) maxAbs = -v;
+    }
   }
-  return unit;
+  return { unit, maxAbs };
 }
 
 function normalizeRows64(
@@ -140,7 +149,8 @@ function normalizeRows64(
   zeroRow: Uint8Array,
   source: string,
   unit: Float64Array,
-): Float64Array {
+): { unit: Float64Array; maxAbs: number } {
+  let maxAbs = 0;
   for (let r = 0, base = 0; r < rows; r++, base += dims) {
     let sum = 0;
     for (let k = base; k < base + dims; k++) sum += data[k]! * data[k]!;
@@ -150,9 +160,14 @@ function normalizeRows64(
       zeroRow[r] = 1;
       norm = 1;
     }
-    for (let k = base; k < base + dims; k++) unit[k] = data[k]! / norm;
+    for (let k = base; k < base + dims; k++) {
+      unit[k] = data[k]! / norm;
+      const v = unit[k]!; // the stored (for float32, rounded) value
+      if (v > maxAbs) maxAbs = v;
+      else if (-v > maxAbs) maxAbs = -v;
+    }
   }
-  return unit;
+  return { unit, maxAbs };
 }
 
 function dot32(unit: Float32Array, dims: number): (i: number, j: number) => number {
