@@ -45,7 +45,7 @@ export interface EmbedOutputParams {
   indexPath?: string;
 }
 
-async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
+export async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.tmp-${process.pid}`;
   const handle = await open(temporary, "w");

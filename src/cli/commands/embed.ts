@@ -3,6 +3,7 @@
  * index, with a content-addressed cache so an interrupted run resumes where it stopped.
  *
  *   idclusters embed --config configs/celebahq_512.yaml           (work dir: embeddings.npy, embeddings-index.parquet)
+ *   idclusters embed --config configs/celebahq_512.yaml --shard 0/4  (rows of shard 0 of 4 -> <work dir>/partials/embed-0-of-4/; see `merge`)
  *   idclusters embed --images <folder> --detector yunet=<onnx> --recognizer <onnx> --out emb.npy --index-out index.jsonl
  */
 import { resolve } from "node:path";
@@ -12,6 +13,7 @@ import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
 import type { DeviceChoice } from "../../faces/index.ts";
 import { runEmbed } from "../../pipeline/embed-run.ts";
+import { parseShardSpec, prepareEmbedShard, type EmbedShardRun } from "../../pipeline/embed-shard.ts";
 import { adHocCacheRoot, fingerprintOf, openLocalSource, planFromConfig, type EmbedPlan } from "../../pipeline/embed-setup.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
@@ -36,6 +38,7 @@ interface EmbedArgs extends GlobalArgs {
   out?: string;
   indexOut?: string;
   dumpCrops?: string;
+  shard?: string;
 }
 
 function normalisation(values: number[], flag: string): number | [number, number, number] {
@@ -103,9 +106,15 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       .option("out", { type: "string", describe: "embeddings .npy path (default with --config: <work dir>/embeddings.npy); ad hoc, the resume cache is <work dir>/cache/embed, work dir defaulting to <out's folder>/.idclusters" })
       .option("index-out", { type: "string", describe: "index path, .jsonl or .parquet (default with --config: <work dir>/embeddings-index.parquet)" })
       .option("dump-crops", { type: "string", describe: "write the aligned 112x112 crops as PNG into this folder" })
+      .option("shard", { type: "string", describe: "with --config: embed only shard i of n (rows [floor(i*N/n), floor((i+1)*N/n))) into <work dir>/partials/embed-<i>-of-<n>/; combine with `idclusters merge`" })
       .check((a) => {
         if (a.config && a.images) throw new UsageError("give either --config or --images, not both");
         if (!a.config && !a.images) throw new UsageError("give --config <file>, or --images <folder> with --detector, --recognizer and --out");
+        if (a.shard !== undefined) {
+          parseShardSpec(String(a.shard));
+          if (!a.config) throw new UsageError("--shard needs --config (the partial goes into the config's work dir)");
+          if (a.out || a.indexOut) throw new UsageError("--shard writes into <work dir>/partials/embed-<i>-of-<n>/; drop --out/--index-out (use --work-dir)");
+        }
         const batchSize = a.batchSize as number | undefined;
         if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
           throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
@@ -120,6 +129,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
   handler: async (args) => {
     const hub = { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir };
     let plan: EmbedPlan;
+    let shard: EmbedShardRun | undefined;
     if (args.config) {
       const config = await loadConfig({ file: args.config, workDir: args.workDir });
       plan = await planFromConfig(config, hub);
@@ -129,6 +139,9 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       if (args.maxPixels) plan.maxPixels = args.maxPixels;
       if (args.out) plan.embeddingsPath = resolve(args.out);
       if (args.indexOut) plan.indexPath = resolve(args.indexOut);
+      if (args.shard) {
+        shard = await prepareEmbedShard({ plan, config, spec: parseShardSpec(args.shard), fingerprint: await fingerprintOf(plan) });
+      }
     } else {
       plan = await adHocPlan(args);
     }
@@ -157,12 +170,16 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       decodeWorkers: args.decodeWorkers,
       dumpCropsDir: args.dumpCrops ? resolve(args.dumpCrops) : undefined,
     });
+    if (shard) {
+      await shard.finish(summary);
+      log.info(`embed: shard ${args.shard} = rows ${shard.rows.start}..${shard.rows.end - 1}, partial in ${shard.dir}`);
+    }
     log.info(
       `embed: ${summary.rows} rows: ${summary.ok} ok, ${summary.noFace} no face, ${summary.errors} errors; ` +
         `${summary.cached} from cache, ${summary.computed} computed${summary.computed > 0 ? ` on ${summary.provider}` : ""}; ` +
         `${summary.embeddings} x ${summary.embeddingDim} embeddings in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(1)} images/s)`,
     );
-    if (args.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
-    else process.stdout.write(summary.embeddingsPath + "\n");
+    if (args.json) process.stdout.write(JSON.stringify(shard ? { ...summary, partialDir: shard.dir, shardRows: shard.rows } : summary, null, 2) + "\n");
+    else process.stdout.write((shard ? shard.dir : summary.embeddingsPath) + "\n");
   },
 };

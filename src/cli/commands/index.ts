@@ -6,8 +6,9 @@ import { configCommand } from "./config.ts";
 import { embedCommand } from "./embed.ts";
 import { exportCommand } from "./export.ts";
 import { inspectCommand } from "./inspect.ts";
+import { mergeCommand } from "./merge.ts";
 import { pullCommand } from "./pull.ts";
 import { pushCommand } from "./push.ts";
 import { verifyCommand } from "./verify.ts";
 
-export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, clusterCommand, exportCommand, cardCommand, verifyCommand, inspectCommand];
+export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, mergeCommand, clusterCommand, exportCommand, cardCommand, verifyCommand, inspectCommand];
