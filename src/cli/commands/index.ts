@@ -9,6 +9,7 @@ import { inspectCommand } from "./inspect.ts";
 import { mergeCommand } from "./merge.ts";
 import { pullCommand } from "./pull.ts";
 import { pushCommand } from "./push.ts";
+import { runCommand } from "./run.ts";
 import { verifyCommand } from "./verify.ts";
 
-export const commands: CommandModule<any, any>[] = [configCommand, pullCommand, pushCommand, embedCommand, mergeCommand, clusterCommand, exportCommand, cardCommand, verifyCommand, inspectCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, configCommand, pullCommand, pushCommand, embedCommand, mergeCommand, clusterCommand, exportCommand, cardCommand, verifyCommand, inspectCommand];

@@ -1,0 +1,79 @@
+/**
+ * `idclusters run --config <file>`: the whole publish pipeline (pull, embed, cluster, identity
+ * ids, export + card), each stage cached in the work directory, then the plan against the target
+ * repo's head; `--push` publishes it as one commit (parent guard, optional tag).
+ */
+import { resolve } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { log } from "../../common/logger.ts";
+import { loadConfig } from "../../config/index.ts";
+import type { GlobalArgs } from "../global-options.ts";
+import { toolVersion } from "./export.ts";
+
+interface RunArgs extends GlobalArgs {
+  config: string;
+  out?: string;
+  push: boolean;
+  dryRun: boolean;
+  tag?: string;
+  idPolicy?: "sklearn-order" | "stable";
+  decodeWorkers?: number;
+}
+
+export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
+  command: "run",
+  describe: "pull, embed, cluster, export and card a release (each stage cached), print the plan, publish with --push",
+  builder: (argv: Argv<GlobalArgs>) =>
+    argv
+      .option("config", { type: "string", demandOption: true, describe: "release config" })
+      .option("out", { type: "string", describe: "release folder (default: <work dir>/release)" })
+      .option("push", { type: "boolean", default: false, describe: "publish to release.target as one commit (needs a token)" })
+      .option("dry-run", { type: "boolean", default: false, describe: "stop before pushing even with --push" })
+      .option("tag", { type: "string", describe: "tag the published commit (default: release.tag)" })
+      .option("id-policy", { choices: ["sklearn-order", "stable"] as const, describe: "override clustering.id_policy" })
+      .option("decode-workers", { type: "number", describe: "embed decode worker threads" })
+      .example("$0 run --config configs/celebahq_512.yaml", "build the release and print what a push would change")
+      .example("$0 run --config configs/celebahq_512.yaml --push --tag v2", "build and publish") as unknown as Argv<RunArgs>,
+  handler: async (args) => {
+    const { runPipeline } = await import("../../pipeline/run-pipeline.ts");
+    const config = await loadConfig({ file: args.config, workDir: args.workDir });
+    const result = await runPipeline({
+      config,
+      hub: { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir },
+      ...(args.out && { outDir: resolve(args.out) }),
+      push: args.push,
+      dryRun: args.dryRun,
+      ...(args.tag && { tag: args.tag }),
+      ...(args.idPolicy && { idPolicy: args.idPolicy }),
+      ...(args.decodeWorkers !== undefined && { decodeWorkers: args.decodeWorkers }),
+      toolVersion: toolVersion(),
+    });
+    const { plan } = result;
+    const stages = Object.entries(result.stages).map(([k, v]) => `${k} ${v}`).join(", ");
+    log.info(`run: stages: ${stages}`);
+    if (args.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+      return;
+    }
+    const lines = [
+      `release folder: ${result.outDir}`,
+      `target: ${plan.target}${plan.repoMissing ? " (missing: a push creates it)" : ` @ ${plan.head}`}`,
+      ...plan.added.map((p) => `  add     ${p}`),
+      ...plan.updated.map((p) => `  change  ${p}`),
+      ...plan.deleted.map((p) => `  delete  ${p}`),
+      `  ${plan.unchanged} file(s) unchanged`,
+      `rows: ${plan.rows.previous ?? "-"} -> ${plan.rows.current}`,
+      `identities: ${plan.identities.previous ?? "-"} -> ${plan.identities.current}`,
+      `card: ${plan.cardChanged ? "changed" : "unchanged"}`,
+    ];
+    if (plan.changelog) {
+      lines.push(`ids: ${plan.changelog.kept} kept, ${plan.changelog.fresh} new, ${plan.changelog.merges.length} merge(s), ${plan.changelog.splits.length} split(s)`);
+    }
+    if (result.published) {
+      lines.push(result.published.committed ? `published: ${result.published.commitOid}` : `nothing to publish: ${result.published.commitOid}`);
+    } else {
+      lines.push(`not pushed: ${result.notPushed}`);
+    }
+    process.stdout.write(lines.join("\n") + "\n");
+  },
+};

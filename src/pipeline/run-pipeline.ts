@@ -1,0 +1,396 @@
+/**
+ * `idclusters run`: pull -> embed (the transformed images, as the release does) -> cluster ->
+ * identity ids -> export + card -> plan -> push, chaining the stages' library functions. Each stage
+ * is cached in the work directory by the hash of its inputs (run-stage-manifest.ts), so a rerun
+ * recomputes only what changed and unchanged inputs give a byte-identical release folder, hence
+ * no commit ("nothing to publish", pushFolder compares hashes with the Hub's).
+ *
+ * The previous release is the target repo's head. Once we published, the head holds our own
+ * release: `published.json` remembers which data shards we built and on which previous release,
+ * so a rerun against our own head still sees the release before it (card's previous commit and
+ * changelog stay the same, nothing is recomputed).
+ */
+import { existsSync } from "node:fs";
+import { copyFile, readFile, rename, rm } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { datasetInfo, listFiles, repoExists } from "@huggingface/hub";
+import { log } from "../common/logger.ts";
+import { readNpy, writeNpy } from "../common/npy.ts";
+import type { ReleaseConfig } from "../config/index.ts";
+import { gitBlobSha1OfFile, sha256OfFile } from "../hub/file-hashes.ts";
+import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
+import { pullSnapshot } from "../hub/pull-snapshot.ts";
+import { listLocalFiles, pushFolder, type PushFolderResult } from "../hub/push-folder.ts";
+import { createRetryingFetch } from "../hub/retrying-fetch.ts";
+import { exportFromConfig, workFiles } from "../release/export-from-config.ts";
+import { runEmbed, type EmbedSummary } from "./embed-run.ts";
+import { fingerprintOf, planFromConfig } from "./embed-setup.ts";
+import { pullReleaseInputs } from "./release-inputs.ts";
+import { readReleaseRows } from "./run-release-rows.ts";
+import { hashInputs, hashOutputs, validManifest, writeFileAtomic, writeManifest } from "./run-stage-manifest.ts";
+import { mapStableIds } from "./stable-ids.ts";
+import type { CardChangelog } from "../card/card-inputs.ts";
+
+/** Remote paths a release owns: stale ones are deleted in the publishing commit. */
+export const MANAGED_GLOBS = ["data/**", "assets/**"];
+
+export interface RunPipelineParams {
+  config: ReleaseConfig;
+  hub: ResolveHubSettingsParams;
+  /** Release folder (default `<work dir>/release`). */
+  outDir?: string;
+  /** Publish when a token is available and this is not a dry run. */
+  push?: boolean;
+  /** Stop before pushing even with `push`. */
+  dryRun?: boolean;
+  /** Tag for the published commit (default `release.tag`). */
+  tag?: string;
+  /** Overrides `clustering.id_policy`. */
+  idPolicy?: "sklearn-order" | "stable";
+  /** idclusters version (card, stage keys). */
+  toolVersion: string;
+  /** Embed decode worker threads (default: embed's own choice). */
+  decodeWorkers?: number;
+}
+
+export type StageOutcome = "ran" | "cached";
+
+/** What publishing would change, against the target's current head. */
+export interface ReleasePlan {
+  target: string;
+  /** Head commit of the target ("" when the repo does not exist: a push creates it). */
+  head: string;
+  repoMissing: boolean;
+  added: string[];
+  updated: string[];
+  deleted: string[];
+  unchanged: number;
+  rows: { previous: number | null; current: number };
+  identities: { previous: number | null; current: number };
+  /** README.md differs from the head's. */
+  cardChanged: boolean;
+  previousCommit: string | null;
+  changelog: CardChangelog | null;
+}
+
+export interface RunPipelineResult {
+  outDir: string;
+  stages: Record<"embed" | "cluster" | "ids" | "export", StageOutcome>;
+  plan: ReleasePlan;
+  /** Set when a push was made (committed or "nothing to publish"). */
+  published?: PushFolderResult;
+  /** Why nothing was pushed, when nothing was. */
+  notPushed?: string;
+}
+
+/** The target's head as far as a release is concerned. */
+interface PreviousRelease {
+  commit: string;
+  /** data/ path -> SHA-256 (LFS) or git SHA-1 (regular file) as listed. */
+  data: Record<string, string>;
+}
+
+interface PublishedState {
+  /** data/ path -> { sha256, gitSha1 } of the release we built last. */
+  data: Record<string, { sha256: string; gitSha1: string }>;
+  /** The previous release that one was built on. */
+  basedOn: PreviousRelease | null;
+}
+
+interface IdsExtra {
+  previousCommit: string | null;
+  changelog: CardChangelog | null;
+}
+
+export async function runPipeline(params: RunPipelineParams): Promise<RunPipelineResult> {
+  const { config } = params;
+  const workDir = config.workDir;
+  const outDir = params.outDir ?? join(workDir, "release");
+  const settings = resolveHubSettings(params.hub);
+  const fetch = createRetryingFetch({});
+  const client = { hubUrl: settings.hubUrl, ...(settings.accessToken && { accessToken: settings.accessToken }), fetch };
+  // pushFolder wraps its fetch with retries itself.
+  const pushClient = { hubUrl: settings.hubUrl, ...(settings.accessToken && { accessToken: settings.accessToken }) };
+  const files = workFiles(workDir);
+  const stages = {} as RunPipelineResult["stages"];
+
+  // 1. Pull: source snapshot and model files at their pinned revisions (hashed once here).
+  const inputs = await pullReleaseInputs(config, params.hub);
+  log.info(`run: source ${inputs.sourceCommit ? `${inputs.sourcePath} @ ${inputs.sourceCommit.slice(0, 12)}` : inputs.sourcePath}`);
+
+  // 2. Embed. Cached per image by runEmbed itself; a Hub source at a resolved commit is immutable,
+  // so a matching manifest skips even the cache walk (what makes an unchanged 28k rerun fast).
+  const plan = await planFromConfig(config, params.hub);
+  const fingerprint = await fingerprintOf(plan);
+  const embedKey = hashInputs({
+    stage: "embed",
+    tool: params.toolVersion,
+    source: inputs.sourceCommit ?? null,
+    include: config.source,
+    fingerprint,
+    noFace: plan.noFace,
+    maxPixels: plan.maxPixels ?? null,
+  });
+  const embedOutputs = [relative(workDir, plan.embeddingsPath), relative(workDir, plan.indexPath ?? files.index)];
+  if (inputs.sourceCommit && (await validManifest({ workDir, stage: "embed", inputHash: embedKey }))) {
+    stages.embed = "cached";
+    log.info("run: embed: inputs unchanged, skipped");
+  } else {
+    const summary: EmbedSummary = await runEmbed({
+      source: plan.source,
+      createEngine: async () => {
+        const { FaceEngine } = await import("../faces/index.ts");
+        return FaceEngine.create({ detector: plan.detector, recognizer: plan.recognizer, device: plan.device, batchSize: plan.batchSize });
+      },
+      cacheRoot: plan.cacheRoot,
+      fingerprint,
+      batchSize: plan.batchSize,
+      noFace: plan.noFace,
+      embeddingsPath: plan.embeddingsPath,
+      indexPath: plan.indexPath,
+      decode: { maxPixels: plan.maxPixels, transform: plan.transform },
+      decodeWorkers: params.decodeWorkers,
+    });
+    log.info(`run: embed: ${summary.rows} rows, ${summary.cached} from cache, ${summary.computed} computed`);
+    await writeManifest(workDir, "embed", { inputHash: embedKey, outputs: await hashOutputs(workDir, embedOutputs) });
+    stages.embed = "ran";
+  }
+
+  // 3. Cluster (labels in DBSCAN's own order).
+  const sklearnLabels = join(workDir, "labels-sklearn.npy");
+  const embeddingsSha = await sha256OfFile(plan.embeddingsPath);
+  const { eps, minSamples, noise } = config.clustering;
+  const clusterKey = hashInputs({ stage: "cluster", tool: params.toolVersion, embeddingsSha, eps, minSamples, noise });
+  const clusterOutputs = ["labels-sklearn.npy", "cluster-stats.json", ...(noise === "drop" ? ["label-rows.npy"] : [])];
+  if (await validManifest({ workDir, stage: "cluster", inputHash: clusterKey })) {
+    stages.cluster = "cached";
+    log.info("run: cluster: inputs unchanged, skipped");
+  } else {
+    const { runCluster } = await import("../cluster/run-cluster.ts");
+    const tmp = (path: string) => `${path}.tmp-${process.pid}`;
+    const result = await runCluster({
+      embeddingsPath: plan.embeddingsPath,
+      eps,
+      minSamples,
+      noise,
+      labelsOut: tmp(sklearnLabels),
+      statsOut: tmp(files.stats),
+      ...(noise === "drop" && { rowsOut: tmp(files.labelRows) }),
+    });
+    await rename(tmp(sklearnLabels), sklearnLabels);
+    await rename(tmp(files.stats), files.stats);
+    if (noise === "drop") await rename(tmp(files.labelRows), files.labelRows);
+    log.info(`run: cluster: ${result.stats.input_rows} rows -> ${result.stats.identities} identities`);
+    await writeManifest(workDir, "cluster", { inputHash: clusterKey, outputs: await hashOutputs(workDir, clusterOutputs) });
+    stages.cluster = "ran";
+  }
+
+  // 4. Identity ids against the previous release.
+  const target = config.release.target;
+  const head = await readTargetHead(target, client);
+  const published = await readJson<PublishedState>(join(workDir, "stages", "published.json"));
+  const previous = head && published && sameData(head.data, published.data) ? published.basedOn : head;
+  if (head && previous !== head) log.info(`run: ${target} already holds this work dir's release; previous release ${previous?.commit ?? "(none)"}`);
+  const policy = params.idPolicy ?? config.clustering.idPolicy;
+  const idsKey = hashInputs({
+    stage: "ids",
+    tool: params.toolVersion,
+    labels: await sha256OfFile(sklearnLabels),
+    policy,
+    previous: previous ?? null,
+    split: config.release.split,
+  });
+  let ids = await validManifest<IdsExtra>({ workDir, stage: "ids", inputHash: idsKey });
+  if (ids) {
+    stages.ids = "cached";
+  } else {
+    let extra: IdsExtra = { previousCommit: previous?.commit ?? null, changelog: null };
+    await copyAtomic(sklearnLabels, files.labels);
+    if (policy === "stable" && previous && Object.keys(previous.data).length > 0) {
+      extra = { ...extra, changelog: await stableLabels({ config, params, previous, settings, sklearnLabels }) };
+    }
+    await writeManifest<IdsExtra>(workDir, "ids", { inputHash: idsKey, outputs: await hashOutputs(workDir, ["labels.npy"]), extra });
+    ids = { inputHash: idsKey, outputs: {}, extra };
+    stages.ids = "ran";
+  }
+  const { previousCommit, changelog } = ids.extra ?? { previousCommit: null, changelog: null };
+
+  // 5. Export + card into a fresh folder swapped in at the end.
+  const { file: _file, workDir: _workDir, ...configKey } = config;
+  const exportKey = hashInputs({
+    stage: "export",
+    tool: params.toolVersion,
+    config: { ...configKey, faces: { noFace: config.faces.noFace, maxPixels: config.faces.maxPixels }, release: { ...config.release, tag: null } },
+    models: [inputs.detector.sha256, inputs.recognizer.sha256],
+    source: inputs.sourceCommit ?? null,
+    index: await sha256OfFile(plan.indexPath ?? files.index),
+    labels: await sha256OfFile(files.labels),
+    labelRows: noise === "drop" ? await sha256OfFile(files.labelRows) : null,
+    stats: await sha256OfFile(files.stats),
+    previousCommit,
+    changelog,
+  });
+  if (existsSync(outDir) && (await validManifest({ workDir, stage: "export", inputHash: exportKey, root: outDir }))) {
+    stages.export = "cached";
+    log.info("run: export: inputs unchanged, skipped");
+  } else {
+    await exportWithCard({ config, params, outDir, previousCommit, changelog });
+    await writeManifest(workDir, "export", { inputHash: exportKey, outputs: await hashOutputs(outDir, await listLocalFiles(outDir)) });
+    stages.export = "ran";
+  }
+  const dataPaths = (await listLocalFiles(outDir)).filter((p) => p.startsWith("data/"));
+  const data: PublishedState["data"] = {};
+  for (const path of dataPaths) data[path] = { sha256: await sha256OfFile(join(outDir, path)), gitSha1: await gitBlobSha1OfFile(join(outDir, path)) };
+  await writeFileAtomic(join(workDir, "stages", "published.json"), JSON.stringify({ data, basedOn: previous ?? null }, null, 2) + "\n");
+
+  // 6. Plan against the head (pushFolder's own diff), then push.
+  const diff = await pushFolder({ repo: target, folder: outDir, deleteGlobs: MANAGED_GLOBS, dryRun: true, ...pushClient });
+  const ours = await readJson<{ data: { numExamples: number }; clusterStats: { identities: number } }>(join(outDir, "card-inputs.json"));
+  let theirs: { data?: { numExamples?: number }; clusterStats?: { identities?: number } } | undefined;
+  let cardChanged = true;
+  if (head) {
+    const snap = await pullSnapshot({ repo: target, revision: head.commit, include: ["README.md", "card-inputs.json"], ...settings, fetch });
+    theirs = await readJson(join(snap.snapshotPath, "card-inputs.json"));
+    const theirCard = await readFile(join(snap.snapshotPath, "README.md"), "utf8").catch(() => undefined);
+    cardChanged = theirCard !== (await readFile(join(outDir, "README.md"), "utf8").catch(() => undefined));
+  }
+  const releasePlan: ReleasePlan = {
+    target,
+    head: diff.commitOid,
+    repoMissing: diff.repoMissing ?? false,
+    added: diff.added,
+    updated: diff.updated,
+    deleted: diff.deleted,
+    unchanged: diff.unchanged.length,
+    rows: { previous: theirs?.data?.numExamples ?? null, current: ours?.data.numExamples ?? 0 },
+    identities: { previous: theirs?.clusterStats?.identities ?? null, current: ours?.clusterStats.identities ?? 0 },
+    cardChanged,
+    previousCommit,
+    changelog,
+  };
+  const result: RunPipelineResult = { outDir, stages, plan: releasePlan };
+  if (!params.push) result.notPushed = "no --push";
+  else if (params.dryRun) result.notPushed = "--dry-run";
+  else if (!settings.accessToken) result.notPushed = "no Hub token (HF_TOKEN or --token)";
+  else {
+    const tag = params.tag ?? config.release.tag;
+    result.published = await pushFolder({
+      repo: target,
+      folder: outDir,
+      deleteGlobs: MANAGED_GLOBS,
+      message: `idclusters ${params.toolVersion}: ${releasePlan.rows.current} rows, ${releasePlan.identities.current} identities`,
+      private: config.release.private,
+      ...(tag && { tag }),
+      ...pushClient,
+    });
+  }
+  return result;
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function copyAtomic(from: string, to: string): Promise<void> {
+  const temporary = `${to}.tmp-${process.pid}`;
+  await copyFile(from, temporary);
+  await rename(temporary, to);
+}
+
+function sameData(listed: Record<string, string>, ours: PublishedState["data"]): boolean {
+  const paths = Object.keys(listed);
+  if (paths.length === 0 || paths.length !== Object.keys(ours).length) return false;
+  return paths.every((p) => ours[p] !== undefined && (listed[p] === ours[p]!.sha256 || listed[p] === ours[p]!.gitSha1));
+}
+
+/** Head commit and data/ files of the target; undefined when the repo does not exist yet. */
+async function readTargetHead(
+  target: string,
+  client: { hubUrl: string; accessToken?: string; fetch: typeof fetch },
+): Promise<PreviousRelease | undefined> {
+  const repo = { type: "dataset" as const, name: target };
+  if (!(await repoExists({ repo, ...client }))) return undefined;
+  const info = await datasetInfo({ name: target, additionalFields: ["sha"], ...client });
+  const commit = String(info.sha);
+  const data: Record<string, string> = {};
+  // The whole tree: a repo without data/ answers 404 for the folder.
+  for await (const entry of listFiles({ repo, revision: commit, recursive: true, ...client })) {
+    if (entry.type === "file" && entry.path.startsWith("data/")) data[entry.path] = entry.lfs?.oid ?? entry.oid ?? "";
+  }
+  return { commit, data };
+}
+
+/**
+ * Rewrites labels.npy with stable ids: a provisional export (shards only, DBSCAN's labels) gives
+ * the SHA-256 of every image as it will be published; the previous release's shards give theirs.
+ */
+async function stableLabels(args: {
+  config: ReleaseConfig;
+  params: RunPipelineParams;
+  previous: PreviousRelease;
+  settings: ReturnType<typeof resolveHubSettings>;
+  sklearnLabels: string;
+}): Promise<CardChangelog> {
+  const { config, previous, settings } = args;
+  const provisional = join(config.workDir, "provisional-release");
+  await rm(provisional, { recursive: true, force: true });
+  await exportFromConfig({ config, outDir: provisional, hub: args.params.hub });
+  const current = await readReleaseRows({ folder: provisional, split: config.release.split });
+  const snap = await pullSnapshot({ repo: config.release.target, revision: previous.commit, include: ["data/**"], ...settings });
+  const old = await readReleaseRows({ folder: snap.snapshotPath, split: config.release.split });
+  const mapped = mapStableIds({ previous: old, current });
+  const labels = readNpy(args.sklearnLabels);
+  const source = labels.data as BigInt64Array;
+  const out = new BigInt64Array(source.length);
+  for (let i = 0; i < source.length; i++) out[i] = source[i]! < 0n ? source[i]! : (mapped.mapping.get(source[i]!) ?? source[i]!);
+  const temporary = `${workFiles(config.workDir).labels}.tmp-${process.pid}`;
+  writeNpy(temporary, { shape: [out.length], data: out });
+  await rename(temporary, workFiles(config.workDir).labels);
+  await rm(provisional, { recursive: true, force: true });
+  log.info(`run: stable ids: ${mapped.kept} kept, ${mapped.fresh} new, ${mapped.retired} retired, ${mapped.merges.length} merge(s), ${mapped.splits.length} split(s)`);
+  return {
+    kept: mapped.kept,
+    fresh: mapped.fresh,
+    retired: mapped.retired,
+    merges: mapped.merges.map((m) => ({ id: String(m.id), from: m.from.map(String) })),
+    splits: mapped.splits.map((s) => ({ id: String(s.id), into: s.into.map(String) })),
+  };
+}
+
+/** Shards + card + card-inputs.json into `<outDir>.partial`, then swapped in for `outDir`. */
+async function exportWithCard(args: {
+  config: ReleaseConfig;
+  params: RunPipelineParams;
+  outDir: string;
+  previousCommit: string | null;
+  changelog: CardChangelog | null;
+}): Promise<void> {
+  const { config, outDir } = args;
+  const partial = `${outDir}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  const result = await exportFromConfig({ config, outDir: partial, hub: args.params.hub });
+  const card = await import("../card/index.ts");
+  const inputs = {
+    config,
+    data: result.data,
+    clusterStats: result.clusterStats as Parameters<typeof card.writeCard>[0]["inputs"]["clusterStats"],
+    problems: result.problems,
+    models: result.models,
+    source: result.source,
+    toolVersion: args.params.toolVersion,
+    ...(args.previousCommit && { previousCommit: args.previousCommit }),
+    ...(args.changelog && { changelog: args.changelog }),
+  };
+  // Hand-written sections of the card we wrote last time survive (generated blocks are replaced).
+  const existingName = join(outDir, "README.md");
+  const existingCard = await readFile(existingName, "utf8").catch(() => undefined);
+  await card.writeCard({ inputs, outDir: partial, ...(existingCard !== undefined && { existingCard, existingName }) });
+  await card.saveCardInputs({ inputs, path: join(partial, "card-inputs.json") });
+  log.info(`run: export: ${result.data.numExamples} rows in ${result.data.shards.length} shard(s)`);
+  await rm(outDir, { recursive: true, force: true });
+  await rename(partial, outDir);
+}
