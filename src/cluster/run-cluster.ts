@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { UsageError } from "../common/errors.ts";
+import { log } from "../common/logger.ts";
 import { int64Array, readNpy, writeNpy } from "../common/npy.ts";
 import type { NpyArray } from "../common/npy.ts";
 import { computeClusterStats } from "./cluster-stats.ts";
@@ -77,6 +78,7 @@ export async function runCluster(params: RunClusterParams): Promise<RunClusterRe
     inPlace: true,
     onTile: params.onTile,
   });
+  warnAmbiguous(result);
   const final = applyNoisePolicy({ labels: result.labels, policy: params.noise });
   const histogram = result.nearest ? nearestNeighborHistogram({ nearest: result.nearest }) : undefined;
   const stats = computeClusterStats({
@@ -92,6 +94,21 @@ export async function runCluster(params: RunClusterParams): Promise<RunClusterRe
   if (params.rowsOut) writeInt64(params.rowsOut, final.rows);
   if (params.statsOut) writeFileSync(params.statsOut, JSON.stringify(stats, null, 2) + "\n");
   return { dbscan: result, final, histogram, stats };
+}
+
+/** Near-threshold pairs are decided, reported in the statistics and shown (the first 20) here. */
+function warnAmbiguous(result: DbscanResult): void {
+  const shown = 20;
+  for (const pair of result.ambiguousPairs.slice(0, shown)) {
+    log.warn(
+      `rows ${pair.i} and ${pair.j}: similarity ${pair.similarity.toPrecision(9)} is within 2e-6 of the threshold ` +
+        `${result.threshold.toPrecision(9)} and joins two components; decided ${pair.neighbor ? "neighbours" : "not neighbours"} ` +
+        `(sklearn's BLAS rounding may decide otherwise)`,
+    );
+  }
+  if (result.ambiguousPairs.length > shown) {
+    log.warn(`${result.ambiguousPairs.length - shown} more such pairs: see ambiguous_pairs in the statistics`);
+  }
 }
 
 function writeInt64(path: string, values: Int32Array): void {

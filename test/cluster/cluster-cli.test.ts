@@ -121,3 +121,15 @@ test("--config reads <work dir>/embeddings.npy and the config's clustering setti
   const stats = JSON.parse(readFileSync(join(work, "cluster-stats.json"), "utf8"));
   assert.deepEqual([stats.eps, stats.min_samples, stats.noise_policy], [0.35, 2, "singleton"]);
 });
+
+test("a near-threshold pair that joins two components is warned about and listed in the statistics", async () => {
+  const angle = Math.acos(0.65 + 5e-7);
+  const path = join(dir, "edge.npy");
+  writeNpy(path, { shape: [2, 2], data: Float64Array.from([1, 0, Math.cos(angle), Math.sin(angle)]) });
+  const stats = join(dir, "edge-stats.json");
+  const r = await run(["cluster", "--embeddings", path, "--stats-out", stats]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: rows 0 and 1: similarity 0\.65000\d+ is within 2e-6 of the threshold .* decided neighbours/);
+  const pairs = JSON.parse(readFileSync(stats, "utf8")).ambiguous_pairs;
+  assert.deepEqual(pairs.map((p: { i: number; j: number; neighbor: boolean }) => [p.i, p.j, p.neighbor]), [[0, 1, true]]);
+});

@@ -103,17 +103,6 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
     progress?.stop();
     const elapsedSeconds = (performance.now() - started) / 1000;
     const { stats } = result;
-    const shown = 20;
-    for (const pair of stats.ambiguous_pairs.slice(0, shown)) {
-      log.warn(
-        `rows ${pair.i} and ${pair.j}: similarity ${pair.similarity.toPrecision(9)} is within 2e-6 of the threshold ` +
-          `${stats.similarity_threshold.toPrecision(9)} and joins two components; decided ${pair.neighbor ? "neighbours" : "not neighbours"} ` +
-          `(sklearn's BLAS rounding may decide otherwise)`,
-      );
-    }
-    if (stats.ambiguous_pairs.length > shown) {
-      log.warn(`${stats.ambiguous_pairs.length - shown} more such pairs: see ambiguous_pairs in the statistics`);
-    }
     log.info(
       `cluster: ${stats.input_rows} rows -> ${stats.identities} identities (${stats.clusters} clusters, ${stats.noise_rows} noise rows, ` +
         `noise ${noise}); ${stats.multi_image_clusters} multi-image, largest ${stats.largest_cluster}; ` +
