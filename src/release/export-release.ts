@@ -89,9 +89,18 @@ function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** The file name part of a row's name: `image.path` is the bare name (hf-parquet-and-card.md). */
-function bareName(fileName: string): string {
-  return basename(fileName.replace(/#\d+$/, ""));
+/**
+ * `image.path`: the bare file name (hf-parquet-and-card.md), with the extension of the transform's
+ * format when the bytes were re-encoded; null for a source row that had no name (a Parquet row
+ * without `image.path`, named `<shard>#<row>` by the source), as `datasets` writes in-memory images.
+ */
+function imagePath(fileName: string, transform: ImageTransform | undefined): string | null {
+  if (/#\d+$/.test(fileName)) return null;
+  const name = basename(fileName);
+  if (!transform) return name;
+  const extension = transform.format === "jpeg" ? ".jpg" : `.${transform.format}`;
+  const dot = name.lastIndexOf(".");
+  return (dot > 0 ? name.slice(0, dot) : name) + extension;
 }
 
 export async function exportRelease(params: ExportReleaseParams): Promise<ExportReleaseResult> {
@@ -145,7 +154,7 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
       const extra = params.passThrough.map((column) => passThroughValue(column, image.extra[column.name]));
       const clusterId = clusterIdOf[image.row] ?? null;
       const row: ReleaseRow = {
-        image: { bytes, path: bareName(image.fileName) },
+        image: { bytes, path: imagePath(image.fileName, params.transform) },
         file_name: image.fileName,
         cluster_id: clusterId,
         cluster_size: clusterId === null ? null : sizeOf.get(clusterId)!,
@@ -196,7 +205,7 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
         let done = 0;
         while (done < s.length) done += readSync(reader, bytes, done, s.length - done, s.offset + done);
         const row: ReleaseRow = {
-          image: { bytes, path: bareName(s.fileName) },
+          image: { bytes, path: imagePath(s.fileName, params.transform) },
           file_name: s.fileName,
           cluster_id: s.clusterId,
           cluster_size: s.clusterId === null ? null : sizeOf.get(s.clusterId)!,

@@ -248,7 +248,8 @@ test("a ClassLabel pass-through column keeps its names; resize re-encodes at the
   const db = await duck();
   t.after(() => db.close());
   const file = join(out, result.data.shards[0]!.path);
-  const read = await db.all(`select label, cluster_size, image.bytes as b from '${file}'`);
+  const read = await db.all(`select label, cluster_size, image.bytes as b, image.path as path from '${file}'`);
+  assert.deepEqual(read.slice(0, 2).map((r) => r.path), ["amy1.jpg", "amy2.jpg"], "the re-encoded image's extension");
   assert.deepEqual(read.map((r) => Number(r.label)), rows.map((r) => r.label));
   assert.ok(read.every((r) => Number(r.cluster_size) === 5));
   const sharp = (await import("sharp")).default;
