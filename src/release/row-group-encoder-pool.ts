@@ -38,6 +38,8 @@ export class RowGroupEncoderPool {
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<number, { resolve(bytes: Uint8Array): void; reject(error: Error): void }>();
   private nextId = 0;
+  /** Set when a worker died: every later request fails with it instead of waiting forever. */
+  private failure: Error | undefined;
   private readonly ipcScratch = new IpcScratch();
   private readonly packScratch = new IpcScratch();
 
@@ -56,6 +58,7 @@ export class RowGroupEncoderPool {
         else waiter?.reject(new Error(`row group encoding failed: ${message.message}`));
       });
       worker.on("error", (error) => {
+        this.failure ??= error;
         for (const waiter of this.pending.values()) waiter.reject(error);
         this.pending.clear();
       });
@@ -79,6 +82,7 @@ export class RowGroupEncoderPool {
   /** Encodes a packed row group; its buffers are transferred to the worker (unusable afterwards). */
   async encode(encoding: RowGroupEncoding, packed: PackedRowGroup): Promise<Uint8Array> {
     if (this.slots.length === 0) return encodeRowGroup(encoding, packed, this.ipcScratch);
+    if (this.failure) throw this.failure;
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     await slot.ready;
     slot.inFlight++;
