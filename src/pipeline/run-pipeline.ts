@@ -91,6 +91,8 @@ interface PreviousRelease {
 }
 
 interface PublishedState {
+  /** Hash of everything the release depends on except the previous release. */
+  buildKey: string;
   /** data/ path -> { sha256, gitSha1 } of the release we built last. */
   data: Record<string, { sha256: string; gitSha1: string }>;
   /** The previous release that one was built on. */
@@ -185,21 +187,30 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     stages.cluster = "ran";
   }
 
-  // 4. Identity ids against the previous release.
+  // 4. Identity ids against the previous release. `buildKey` covers everything the release files
+  // depend on except the previous release itself.
+  const policy = params.idPolicy ?? config.clustering.idPolicy;
+  const { file: _file, workDir: _workDir, ...configKey } = config;
+  const buildKey = hashInputs({
+    tool: params.toolVersion,
+    config: { ...configKey, faces: { noFace: config.faces.noFace, maxPixels: config.faces.maxPixels }, release: { ...config.release, tag: null } },
+    models: [inputs.detector.sha256, inputs.recognizer.sha256],
+    source: inputs.sourceCommit ?? null,
+    index: await sha256OfFile(plan.indexPath ?? files.index),
+    sklearnLabels: await sha256OfFile(sklearnLabels),
+    labelRows: noise === "drop" ? await sha256OfFile(files.labelRows) : null,
+    stats: await sha256OfFile(files.stats),
+    policy,
+  });
   const target = config.release.target;
   const head = await readTargetHead(target, client);
   const published = await readJson<PublishedState>(join(workDir, "stages", "published.json"));
-  const previous = head && published && sameData(head.data, published.data) ? published.basedOn : head;
-  if (head && previous !== head) log.info(`run: ${target} already holds this work dir's release; previous release ${previous?.commit ?? "(none)"}`);
-  const policy = params.idPolicy ?? config.clustering.idPolicy;
-  const idsKey = hashInputs({
-    stage: "ids",
-    tool: params.toolVersion,
-    labels: await sha256OfFile(sklearnLabels),
-    policy,
-    previous: previous ?? null,
-    split: config.release.split,
-  });
+  // The head holds the very release this work dir built from the same inputs: its previous
+  // release is the one that build was based on, so the card and ids come out the same again.
+  const ownHead = head && published && published.buildKey === buildKey && sameData(head.data, published.data);
+  const previous = ownHead ? published.basedOn : head;
+  if (ownHead) log.info(`run: ${target} already holds this release; previous release ${previous?.commit ?? "(none)"}`);
+  const idsKey = hashInputs({ stage: "ids", buildKey, previous: previous ?? null });
   let ids = await validManifest<IdsExtra>({ workDir, stage: "ids", inputHash: idsKey });
   if (ids) {
     stages.ids = "cached";
@@ -216,20 +227,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
   const { previousCommit, changelog } = ids.extra ?? { previousCommit: null, changelog: null };
 
   // 5. Export + card into a fresh folder swapped in at the end.
-  const { file: _file, workDir: _workDir, ...configKey } = config;
-  const exportKey = hashInputs({
-    stage: "export",
-    tool: params.toolVersion,
-    config: { ...configKey, faces: { noFace: config.faces.noFace, maxPixels: config.faces.maxPixels }, release: { ...config.release, tag: null } },
-    models: [inputs.detector.sha256, inputs.recognizer.sha256],
-    source: inputs.sourceCommit ?? null,
-    index: await sha256OfFile(plan.indexPath ?? files.index),
-    labels: await sha256OfFile(files.labels),
-    labelRows: noise === "drop" ? await sha256OfFile(files.labelRows) : null,
-    stats: await sha256OfFile(files.stats),
-    previousCommit,
-    changelog,
-  });
+  const exportKey = hashInputs({ stage: "export", buildKey, labels: await sha256OfFile(files.labels), previousCommit, changelog });
   if (existsSync(outDir) && (await validManifest({ workDir, stage: "export", inputHash: exportKey, root: outDir }))) {
     stages.export = "cached";
     log.info("run: export: inputs unchanged, skipped");
@@ -241,7 +239,8 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
   const dataPaths = (await listLocalFiles(outDir)).filter((p) => p.startsWith("data/"));
   const data: PublishedState["data"] = {};
   for (const path of dataPaths) data[path] = { sha256: await sha256OfFile(join(outDir, path)), gitSha1: await gitBlobSha1OfFile(join(outDir, path)) };
-  await writeFileAtomic(join(workDir, "stages", "published.json"), JSON.stringify({ data, basedOn: previous ?? null }, null, 2) + "\n");
+  const state: PublishedState = { buildKey, data, basedOn: previous ?? null };
+  await writeFileAtomic(join(workDir, "stages", "published.json"), JSON.stringify(state, null, 2) + "\n");
 
   // 6. Plan against the head (pushFolder's own diff), then push.
   const diff = await pushFolder({ repo: target, folder: outDir, deleteGlobs: MANAGED_GLOBS, dryRun: true, ...pushClient });

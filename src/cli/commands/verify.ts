@@ -19,11 +19,12 @@ interface VerifyArgs extends GlobalArgs {
   release: string;
   config?: string;
   maxRowGroupRows: number;
+  against?: string;
 }
 
-async function releaseFolder(args: VerifyArgs): Promise<string> {
-  if (existsSync(args.release)) return resolve(args.release);
-  const [repo, revision] = args.release.split("@") as [string, string | undefined];
+async function releaseFolder(args: VerifyArgs, release = args.release): Promise<string> {
+  if (existsSync(release)) return resolve(release);
+  const [repo, revision] = release.split("@") as [string, string | undefined];
   parseHubRepo(repo, "dataset", "verify");
   const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
   const pulled = await pullSnapshot({
@@ -46,6 +47,11 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
       .positional("release", { type: "string", demandOption: true, describe: "release folder, or Hub dataset repo[@revision]" })
       .option("config", { type: "string", describe: "release config: also checks every generated number of the card (needs card-inputs.json)" })
       .option("max-row-group-rows", { type: "number", default: 100, describe: "most rows a row group may hold" })
+      .option("against", {
+        type: "string",
+        describe: "published release (repo@rev or folder) whose cluster_id our labels must match row by row (adjusted Rand index 1.0)",
+      })
+      .example("$0 verify release/ --against edgarcancinoe/celebahq_512_id_clusters@main", "compare our labels with the published ones")
       .example("$0 verify release/", "check a local release folder")
       .example("$0 verify user/dataset@v1 --config configs/celebahq_512.yaml", "check a published release") as unknown as Argv<VerifyArgs>,
   handler: async (args) => {
@@ -71,6 +77,24 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
     }
     if (args.json) process.stdout.write(JSON.stringify({ folder, ok: result.problems.length === 0, ...result }, null, 2) + "\n");
     else for (const problem of result.problems) process.stdout.write(problem + "\n");
+    if (args.against) {
+      const { readReleaseRows } = await import("../../pipeline/run-release-rows.ts");
+      const { compareReleaseLabels } = await import("../../pipeline/run-compare-labels.ts");
+      const split = config?.release.split ?? result.splits[0]?.split ?? "train";
+      const theirs = await readReleaseRows({ folder: await releaseFolder(args, args.against), split });
+      const comparison = compareReleaseLabels({ ours: await readReleaseRows({ folder, split }), theirs });
+      log.info(`verify: against ${args.against}: adjusted Rand index ${comparison.ari}, ${comparison.differences.length} differing row(s) of ${comparison.rows}`);
+      for (const d of comparison.differences.slice(0, 50)) {
+        result.problems.push(
+          d.kind === "image"
+            ? `row ${d.row}: not the same image as in ${args.against} (${d.fileName ?? "no file name"})`
+            : `row ${d.row} (${d.fileName ?? "no file name"}): cluster_id ${d.ours ?? "null"}, ${args.against} has ${d.theirs ?? "null"}`,
+        );
+      }
+      if (comparison.differences.length > 50) result.problems.push(`${comparison.differences.length - 50} more differing rows`);
+      if (comparison.ari !== 1 && comparison.differences.length === 0) result.problems.push(`adjusted Rand index ${comparison.ari} against ${args.against}`);
+      result.checks.push(`labels against ${args.against}: adjusted Rand index ${comparison.ari}`);
+    }
     if (result.problems.length > 0) throw new RuntimeError(`verify: ${result.problems.length} problem(s) in ${folder}`);
     log.info(`verify: ok (${result.checks.join("; ")})`);
     if (!args.json) process.stdout.write("ok\n");
