@@ -12,7 +12,7 @@
  * `embed --config` or `run` on that work dir finds every image done and recomputes nothing.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { tableFromIPC, type Table } from "apache-arrow";
 import { readParquet } from "parquet-wasm";
 import { UsageError } from "../common/errors.ts";
@@ -72,7 +72,8 @@ export async function expandPartialArgs(paths: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const path of paths) {
     if (!(await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`--partials: ${path} is not a folder`);
-    if (await stat(join(path, PARTIAL_MANIFEST)).catch(() => undefined)) out.push(path);
+    // A partial's folder (even one whose manifest is missing: readManifest says why) or a parent of partials.
+    if (/^embed-\d+-of-\d+$/.test(basename(path)) || (await stat(join(path, PARTIAL_MANIFEST)).catch(() => undefined))) out.push(path);
     else out.push(...(await findPartialDirs(path)));
   }
   return out;
