@@ -178,7 +178,7 @@ test("merge refuses missing, repeated, foreign and tampered partials, naming wha
   await cp(collected, tampered, { recursive: true });
   const npyPath = join(tampered, `embed-2-of-${SHARDS}`, "embeddings.npy");
   const bytes = await readFile(npyPath);
-  bytes[bytes.length - 1] ^= 1;
+  bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
   await writeFile(npyPath, bytes);
   result = await merge("--partials", tampered);
   assert.equal(result.code, 2);
