@@ -6,8 +6,9 @@
  *  2. a run killed with SIGKILL mid-embed, rerun with --push under 10% injected Hub faults,
  *     publishes exactly one commit whose files equal the clean run's byte for byte;
  *  3. `verify repo@main --config` passes; a second run makes no commit;
+ *     `verify --against` the published release: adjusted Rand index 1 for the clean run's labels;
  *  4. new images put FIRST in the source (DBSCAN renumbers) keep the old identities' ids with
- *     `id_policy: stable`, and `verify --against` the previous release reports the rows that moved.
+ *     `id_policy: stable`; `verify --against` v1 then fails on rows that are other images.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -130,6 +131,9 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   // 3. verify passes on the published repo; an unchanged rerun commits nothing.
   const verified = await runCli(["verify", "me/faces@v1", "--config", config, "--hub-url", hub.url, "--cache-dir", cacheDir, "--work-dir", work]);
   assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  const against = await runCli(["verify", cleanRelease, "--against", "me/faces@v1", "--hub-url", hub.url, "--cache-dir", cacheDir, "--json"]);
+  assert.equal(against.code, 0, against.stdout + against.stderr);
+  assert.match(against.stderr, /adjusted Rand index 1, 0 differing row\(s\) of 32/);
   const again = await runCli(["run", ...common(work), "--push", "--json"], { env: { HF_TOKEN: TOKEN } });
   assert.equal(again.code, 0, again.stderr);
   const noop = JSON.parse(again.stdout);
@@ -155,6 +159,9 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   const sklearn = readNpy(join(work, "labels-sklearn.npy")).data as BigInt64Array;
   const stable = readNpy(join(work, "labels.npy")).data as BigInt64Array;
   assert.notDeepEqual([...sklearn], [...stable], "DBSCAN's own numbering changed, so the mapping did something");
+  const moved = await runCli(["verify", join(work, "release"), "--against", "me/faces@v1", "--hub-url", hub.url, "--cache-dir", cacheDir, "--json"]);
+  assert.equal(moved.code, 1, "40 rows, new ones first: not the rows of v1");
+  assert.ok(JSON.parse(moved.stdout).problems.some((p: string) => /^row 0: not the same image as in me\/faces@v1/.test(p)), moved.stdout);
   const card = new TextDecoder().decode(await hub.readFile("me/faces", "v2", "README.md"));
   assert.match(card, new RegExp(`Previous release: commit \`${published.published.commitOid}\``));
   assert.match(card, /8 identities kept their id, 0 got a new id/);

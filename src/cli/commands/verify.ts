@@ -71,12 +71,6 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
             }
           : undefined,
     });
-    if (args.config && !existsSync(inputsPath)) log.warn(`${inputsPath} is missing: the card's generated numbers were not checked`);
-    for (const split of result.splits) {
-      log.info(`verify: split ${split.split}: ${split.numExamples} rows in ${split.shards.length} shard(s), ${split.downloadSize} bytes`);
-    }
-    if (args.json) process.stdout.write(JSON.stringify({ folder, ok: result.problems.length === 0, ...result }, null, 2) + "\n");
-    else for (const problem of result.problems) process.stdout.write(problem + "\n");
     if (args.against) {
       const { readReleaseRows } = await import("../../pipeline/run-release-rows.ts");
       const { compareReleaseLabels } = await import("../../pipeline/run-compare-labels.ts");
@@ -95,6 +89,12 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
       if (comparison.ari !== 1 && comparison.differences.length === 0) result.problems.push(`adjusted Rand index ${comparison.ari} against ${args.against}`);
       result.checks.push(`labels against ${args.against}: adjusted Rand index ${comparison.ari}`);
     }
+    if (args.config && !existsSync(inputsPath)) log.warn(`${inputsPath} is missing: the card's generated numbers were not checked`);
+    for (const split of result.splits) {
+      log.info(`verify: split ${split.split}: ${split.numExamples} rows in ${split.shards.length} shard(s), ${split.downloadSize} bytes`);
+    }
+    if (args.json) process.stdout.write(JSON.stringify({ folder, ok: result.problems.length === 0, ...result }, null, 2) + "\n");
+    else for (const problem of result.problems) process.stdout.write(problem + "\n");
     if (result.problems.length > 0) throw new RuntimeError(`verify: ${result.problems.length} problem(s) in ${folder}`);
     log.info(`verify: ok (${result.checks.join("; ")})`);
     if (!args.json) process.stdout.write("ok\n");
