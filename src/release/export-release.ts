@@ -196,22 +196,44 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
     closeSync(spool);
   }
 
-  // Pass 2: rows from the spool, one at a time.
+  // Pass 2: rows from the spool, read a row group's worth at a time into a ring buffer; each row's
+  // image is a view into it. The shard writer packs (copies) a row group as soon as it has
+  // `rowGroupSize` rows, so at most two chunks are referenced while the third is read: a ring of
+  // four chunks is never overwritten under a live view, and no per-row buffer is allocated.
   const reader = openSync(params.spoolPath, "r");
   try {
+    const chunkRows = params.rowGroupSize;
+    let largestChunk = 0;
+    for (let i = 0; i < spooled.length; i += chunkRows) {
+      const last = spooled[Math.min(i + chunkRows, spooled.length) - 1]!;
+      largestChunk = Math.max(largestChunk, last.offset + last.length - spooled[i]!.offset);
+    }
+    const ring = new Uint8Array(Math.max(4 * largestChunk, 1));
+    let ringAt = 0;
     const rows = function* (): Generator<ReleaseRow> {
-      for (const s of spooled) {
-        const bytes = new Uint8Array(s.length);
+      for (let first = 0; first < spooled.length; first += chunkRows) {
+        const chunk = spooled.slice(first, first + chunkRows);
+        const start = chunk[0]!.offset;
+        const size = chunk[chunk.length - 1]!.offset + chunk[chunk.length - 1]!.length - start;
+        if (ringAt + size > ring.length) ringAt = 0;
         let done = 0;
-        while (done < s.length) done += readSync(reader, bytes, done, s.length - done, s.offset + done);
-        const row: ReleaseRow = {
-          image: { bytes, path: imagePath(s.fileName, params.transform) },
-          file_name: s.fileName,
-          cluster_id: s.clusterId,
-          cluster_size: s.clusterId === null ? null : sizeOf.get(s.clusterId)!,
-        };
-        params.passThrough.forEach((column, i) => (row[column.name] = s.extra[i]));
-        yield row;
+        while (done < size) {
+          const n = readSync(reader, ring, ringAt + done, size - done, start + done);
+          if (n === 0) throw new Error(`${params.spoolPath} ended early`);
+          done += n;
+        }
+        const base = ringAt;
+        ringAt += size;
+        for (const s of chunk) {
+          const row: ReleaseRow = {
+            image: { bytes: ring.subarray(base + s.offset - start, base + s.offset - start + s.length), path: imagePath(s.fileName, params.transform) },
+            file_name: s.fileName,
+            cluster_id: s.clusterId,
+            cluster_size: s.clusterId === null ? null : sizeOf.get(s.clusterId)!,
+          };
+          params.passThrough.forEach((column, i) => (row[column.name] = s.extra[i]));
+          yield row;
+        }
       }
     };
     const data = await writeReleaseShards({

@@ -164,6 +164,12 @@ test("small limits: shard count from the Arrow size, contiguous shards (first n 
   // Every row read back across the shards, in order.
   const [all] = await db.all(`select count(*)::INTEGER as n, count(distinct file_name)::INTEGER as d from read_parquet('${out}/data/*.parquet')`);
   assert.deepEqual([all!.n, all!.d], [39, 39]);
+  // Row groups straddle the spool's read chunks: every image must still be its own file's bytes.
+  const { createHash } = await import("node:crypto");
+  const hashed = await db.all(`select file_name, sha256(image.bytes) as h from read_parquet('${out}/data/*.parquet')`);
+  for (const row of hashed) {
+    assert.equal(row.h, createHash("sha256").update(readFileSync(join(FACES, String(row.file_name)))).digest("hex"), String(row.file_name));
+  }
   assert.deepEqual((await verifyRelease({ folder: out, card: false, maxRowGroupRows: 3 })).problems, []);
 
   // A rerun with a larger limit leaves no stale shard of the old layout.
