@@ -56,6 +56,11 @@ export interface PushFolderParams {
    * anonymously), nothing created, committed or tagged; a missing repo makes every file "added".
    */
   dryRun?: boolean;
+  /**
+   * SHA-256 already known for local files (relative path -> hex), trusted instead of rehashing:
+   * a caller that just wrote and hashed a release folder saves a pass over GBs of shards.
+   */
+  localSha256?: Record<string, string>;
   /** Test hook: runs after the remote state was read and before the commit is sent. */
   beforeCommit?: (state: { parentCommit: string }) => Promise<void>;
 }
@@ -126,7 +131,7 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
   for (const path of localFiles) {
     const localPath = join(params.folder, ...path.split("/"));
     const existing = remote.get(path);
-    if (existing && (await sameContent(localPath, existing))) {
+    if (existing && (await sameContent(localPath, existing, params.localSha256?.[path]))) {
       unchanged.push(path);
       continue;
     }
@@ -255,9 +260,9 @@ async function headCommit(repo: HubRepo, branch: string, client: { hubUrl: strin
 }
 
 /** Compares with the hash the Hub listed: size first (free), then SHA-256 (LFS) or git SHA-1. */
-async function sameContent(localPath: string, remote: ListFileEntry): Promise<boolean> {
+async function sameContent(localPath: string, remote: ListFileEntry, knownSha256?: string): Promise<boolean> {
   const { size } = await stat(localPath);
-  if (remote.lfs) return remote.lfs.size === size && (await sha256OfFile(localPath)) === remote.lfs.oid;
+  if (remote.lfs) return remote.lfs.size === size && (knownSha256 ?? (await sha256OfFile(localPath))) === remote.lfs.oid;
   return remote.size === size && (await gitBlobSha1OfFile(localPath)) === remote.oid;
 }
 

@@ -20,7 +20,10 @@ export interface LabelDifference {
 }
 
 export interface CompareLabelsResult {
-  /** Adjusted Rand index over the aligned rows (rows without an id count as singletons). */
+  /**
+   * Adjusted Rand index over the rows that are the same image on both sides (rows without an id
+   * count as singletons); other rows are listed in `differences` as kind "image".
+   */
   ari: number;
   rows: number;
   differences: LabelDifference[];

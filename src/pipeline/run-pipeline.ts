@@ -17,7 +17,7 @@ import { datasetInfo, listFiles, repoExists } from "@huggingface/hub";
 import { log } from "../common/logger.ts";
 import { readNpy, writeNpy } from "../common/npy.ts";
 import type { ReleaseConfig } from "../config/index.ts";
-import { gitBlobSha1OfFile, sha256OfFile } from "../hub/file-hashes.ts";
+import { sha256OfFile } from "../hub/file-hashes.ts";
 import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { pullSnapshot } from "../hub/pull-snapshot.ts";
 import { listLocalFiles, pushFolder, type PushFolderResult } from "../hub/push-folder.ts";
@@ -93,8 +93,8 @@ interface PreviousRelease {
 interface PublishedState {
   /** Hash of everything the release depends on except the previous release. */
   buildKey: string;
-  /** data/ path -> { sha256, gitSha1 } of the release we built last. */
-  data: Record<string, { sha256: string; gitSha1: string }>;
+  /** data/ path -> SHA-256 of the release we built last (shards are LFS files: the Hub lists SHA-256). */
+  data: Record<string, string>;
   /** The previous release that one was built on. */
   basedOn: PreviousRelease | null;
 }
@@ -154,7 +154,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
       decodeWorkers: params.decodeWorkers,
     });
     log.info(`run: embed: ${summary.rows} rows, ${summary.cached} from cache, ${summary.computed} computed`);
-    await writeManifest(workDir, "embed", { inputHash: embedKey, outputs: await hashOutputs(workDir, embedOutputs) });
+    await writeManifest(workDir, "embed", { inputHash: embedKey, ...(await hashOutputs(workDir, embedOutputs)) });
     stages.embed = "ran";
   }
 
@@ -183,7 +183,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     await rename(tmp(files.stats), files.stats);
     if (noise === "drop") await rename(tmp(files.labelRows), files.labelRows);
     log.info(`run: cluster: ${result.stats.input_rows} rows -> ${result.stats.identities} identities`);
-    await writeManifest(workDir, "cluster", { inputHash: clusterKey, outputs: await hashOutputs(workDir, clusterOutputs) });
+    await writeManifest(workDir, "cluster", { inputHash: clusterKey, ...(await hashOutputs(workDir, clusterOutputs)) });
     stages.cluster = "ran";
   }
 
@@ -220,7 +220,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     if (policy === "stable" && previous && Object.keys(previous.data).length > 0) {
       extra = { ...extra, changelog: await stableLabels({ config, params, previous, settings, sklearnLabels }) };
     }
-    await writeManifest<IdsExtra>(workDir, "ids", { inputHash: idsKey, outputs: await hashOutputs(workDir, ["labels.npy"]), extra });
+    await writeManifest<IdsExtra>(workDir, "ids", { inputHash: idsKey, ...(await hashOutputs(workDir, ["labels.npy"])), extra });
     ids = { inputHash: idsKey, outputs: {}, extra };
     stages.ids = "ran";
   }
@@ -228,22 +228,26 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
 
   // 5. Export + card into a fresh folder swapped in at the end.
   const exportKey = hashInputs({ stage: "export", buildKey, labels: await sha256OfFile(files.labels), previousCommit, changelog });
-  if (existsSync(outDir) && (await validManifest({ workDir, stage: "export", inputHash: exportKey, root: outDir }))) {
+  let exported = existsSync(outDir) ? await validManifest({ workDir, stage: "export", inputHash: exportKey, root: outDir }) : undefined;
+  // Files added by hand to the release folder are not ours to vouch for: export again.
+  if (exported && (await listLocalFiles(outDir)).some((path) => !(path in exported!.outputs))) exported = undefined;
+  if (exported) {
     stages.export = "cached";
     log.info("run: export: inputs unchanged, skipped");
   } else {
     await exportWithCard({ config, params, outDir, previousCommit, changelog });
-    await writeManifest(workDir, "export", { inputHash: exportKey, outputs: await hashOutputs(outDir, await listLocalFiles(outDir)) });
+    exported = { inputHash: exportKey, ...(await hashOutputs(outDir, await listLocalFiles(outDir))) };
+    await writeManifest(workDir, "export", exported);
     stages.export = "ran";
   }
-  const dataPaths = (await listLocalFiles(outDir)).filter((p) => p.startsWith("data/"));
+  const releaseSha256 = exported.outputs;
   const data: PublishedState["data"] = {};
-  for (const path of dataPaths) data[path] = { sha256: await sha256OfFile(join(outDir, path)), gitSha1: await gitBlobSha1OfFile(join(outDir, path)) };
+  for (const [path, sha256] of Object.entries(releaseSha256)) if (path.startsWith("data/")) data[path] = sha256;
   const state: PublishedState = { buildKey, data, basedOn: previous ?? null };
   await writeFileAtomic(join(workDir, "stages", "published.json"), JSON.stringify(state, null, 2) + "\n");
 
   // 6. Plan against the head (pushFolder's own diff), then push.
-  const diff = await pushFolder({ repo: target, folder: outDir, deleteGlobs: MANAGED_GLOBS, dryRun: true, ...pushClient });
+  const diff = await pushFolder({ repo: target, folder: outDir, deleteGlobs: MANAGED_GLOBS, dryRun: true, localSha256: releaseSha256, ...pushClient });
   const ours = await readJson<{ data: { numExamples: number }; clusterStats: { identities: number } }>(join(outDir, "card-inputs.json"));
   let theirs: { data?: { numExamples?: number }; clusterStats?: { identities?: number } } | undefined;
   let cardChanged = true;
@@ -280,6 +284,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
       message: `idclusters ${params.toolVersion}: ${releasePlan.rows.current} rows, ${releasePlan.identities.current} identities`,
       private: config.release.private,
       ...(tag && { tag }),
+      localSha256: releaseSha256,
       ...pushClient,
     });
   }
@@ -303,7 +308,7 @@ async function copyAtomic(from: string, to: string): Promise<void> {
 function sameData(listed: Record<string, string>, ours: PublishedState["data"]): boolean {
   const paths = Object.keys(listed);
   if (paths.length === 0 || paths.length !== Object.keys(ours).length) return false;
-  return paths.every((p) => ours[p] !== undefined && (listed[p] === ours[p]!.sha256 || listed[p] === ours[p]!.gitSha1));
+  return paths.every((p) => ours[p] !== undefined && listed[p] === ours[p]);
 }
 
 /** Head commit and data/ files of the target; undefined when the repo does not exist yet. */

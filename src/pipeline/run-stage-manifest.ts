@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { sha256OfFile } from "../hub/file-hashes.ts";
 
@@ -18,6 +18,11 @@ export interface StageManifest<Extra = unknown> {
   inputHash: string;
   /** Output path (relative to the work directory) -> SHA-256. */
   outputs: Record<string, string>;
+  /**
+   * Output path -> [size, mtimeMs] when it was hashed. A file whose size and mtime still match is
+   * trusted without rehashing (git's stat cache): an unchanged 28k-image release is GBs to hash.
+   */
+  stats?: Record<string, [number, number]>;
   /** Stage-specific values a skipped stage must still hand on (previous commit, changelog). */
   extra?: Extra;
 }
@@ -57,11 +62,16 @@ export async function readManifest<Extra>(workDir: string, stage: string): Promi
   }
 }
 
-/** SHA-256 of each file, keyed by its path relative to `root`. */
-export async function hashOutputs(root: string, relativePaths: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const path of [...relativePaths].sort()) out[path] = await sha256OfFile(join(root, path));
-  return out;
+/** SHA-256, size and mtime of each file, keyed by its path relative to `root`. */
+export async function hashOutputs(root: string, relativePaths: string[]): Promise<Pick<StageManifest, "outputs" | "stats">> {
+  const outputs: Record<string, string> = {};
+  const stats: Record<string, [number, number]> = {};
+  for (const path of [...relativePaths].sort()) {
+    const info = await stat(join(root, path));
+    outputs[path] = await sha256OfFile(join(root, path));
+    stats[path] = [info.size, info.mtimeMs];
+  }
+  return { outputs, stats };
 }
 
 /**
@@ -79,7 +89,12 @@ export async function validManifest<Extra>(params: {
   if (!manifest || manifest.inputHash !== params.inputHash) return undefined;
   const root = params.root ?? params.workDir;
   for (const [path, sha256] of Object.entries(manifest.outputs)) {
-    if (!existsSync(join(root, path)) || (await sha256OfFile(join(root, path))) !== sha256) return undefined;
+    const full = join(root, path);
+    if (!existsSync(full)) return undefined;
+    const info = await stat(full);
+    const recorded = manifest.stats?.[path];
+    if (recorded && recorded[0] === info.size && recorded[1] === info.mtimeMs) continue;
+    if ((await sha256OfFile(full)) !== sha256) return undefined;
   }
   return manifest;
 }
