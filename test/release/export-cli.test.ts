@@ -61,3 +61,13 @@ test("export from real embed + cluster outputs passes verify, reruns byte for by
   assert.equal(lying.code, 1);
   assert.match(lying.stdout, /num_examples 41, the shards hold 40/);
 });
+
+test("export without the embed and cluster outputs is a usage error naming the missing step", { skip: !present && "../shared/fixtures missing" }, async (t) => {
+  const work = await mkdtemp(join(tmpdir(), "idclusters-export-empty-"));
+  t.after(() => rm(work, { recursive: true, force: true }));
+  const r = await runCli(["export", "--config", CONFIG, "--work-dir", work], { env: { IDCLUSTERS_FIXTURES: FIXTURES } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /embeddings-index\.parquet is missing: run idclusters embed --config/);
+  const v = await runCli(["verify", join(work, "nothing-here")]);
+  assert.equal(v.code, 2, v.stderr);
+});
