@@ -61,6 +61,8 @@ export interface ReleasePlan {
   /** Head commit of the target ("" when the repo does not exist: a push creates it). */
   head: string;
   repoMissing: boolean;
+  /** Why the target could not be read (the plan then lists every file as added). */
+  unreachable?: string;
   added: string[];
   updated: string[];
   deleted: string[];
@@ -203,7 +205,17 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     policy,
   });
   const target = config.release.target;
-  const head = await readTargetHead(target, client);
+  const willPush = params.push && !params.dryRun && settings.accessToken !== undefined;
+  let head: PreviousRelease | undefined;
+  let unreachable: string | undefined;
+  try {
+    head = await readTargetHead(target, client);
+  } catch (error) {
+    // Only a push needs the Hub; a local build plans against nothing and says so.
+    if (willPush) throw error;
+    unreachable = error instanceof Error ? error.message : String(error);
+    log.warn(`cannot read ${target} on ${settings.hubUrl} (${unreachable}); building without a previous release`);
+  }
   const published = await readJson<PublishedState>(join(workDir, "stages", "published.json"));
   // The head holds the very release this work dir built from the same inputs: its previous
   // release is the one that build was based on, so the card and ids come out the same again.
@@ -247,7 +259,9 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
   await writeFileAtomic(join(workDir, "stages", "published.json"), JSON.stringify(state, null, 2) + "\n");
 
   // 6. Plan against the head (pushFolder's own diff), then push.
-  const diff = await pushFolder({ repo: target, folder: outDir, deleteGlobs: MANAGED_GLOBS, dryRun: true, localSha256: releaseSha256, ...pushClient });
+  const diff = unreachable
+    ? { commitOid: "", repoMissing: false, added: await listLocalFiles(outDir), updated: [], deleted: [], unchanged: [] as string[] }
+    : await pushFolder({ repo: target, folder: outDir, deleteGlobs: MANAGED_GLOBS, dryRun: true, localSha256: releaseSha256, ...pushClient });
   const ours = await readJson<{ data: { numExamples: number }; clusterStats: { identities: number } }>(join(outDir, "card-inputs.json"));
   let theirs: { data?: { numExamples?: number }; clusterStats?: { identities?: number } } | undefined;
   let cardChanged = true;
@@ -261,6 +275,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     target,
     head: diff.commitOid,
     repoMissing: diff.repoMissing ?? false,
+    ...(unreachable && { unreachable }),
     added: diff.added,
     updated: diff.updated,
     deleted: diff.deleted,

@@ -57,7 +57,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
     }
     const lines = [
       `release folder: ${result.outDir}`,
-      `target: ${plan.target}${plan.repoMissing ? " (missing: a push creates it)" : ` @ ${plan.head}`}`,
+      `target: ${plan.target}${plan.unreachable ? " (not reachable: every file listed as added)" : plan.repoMissing ? " (missing: a push creates it)" : ` @ ${plan.head}`}`,
       ...plan.added.map((p) => `  add     ${p}`),
       ...plan.updated.map((p) => `  change  ${p}`),
       ...plan.deleted.map((p) => `  delete  ${p}`),
