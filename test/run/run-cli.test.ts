@@ -140,6 +140,9 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   assert.equal(noop.published.committed, false);
   assert.deepEqual(noop.stages, { embed: "cached", cluster: "cached", ids: "cached", export: "cached" });
   assert.equal((await hub.commits("me/faces")).length, commits.length);
+  const dry = await runCli(["run", ...common(work), "--push", "--dry-run", "--json"], { env: { HF_TOKEN: TOKEN } });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.equal(JSON.parse(dry.stdout).notPushed, "--dry-run");
 
   // 4. Image 5 of every person FIRST in the source: DBSCAN numbers clusters anew, ids stay.
   const fifth = PEOPLE.slice().reverse().map((p) => [p, 5] as [string, number]);
@@ -162,6 +165,13 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   const moved = await runCli(["verify", join(work, "release"), "--against", "me/faces@v1", "--hub-url", hub.url, "--cache-dir", cacheDir, "--json"]);
   assert.equal(moved.code, 1, "40 rows, new ones first: not the rows of v1");
   assert.ok(JSON.parse(moved.stdout).problems.some((p: string) => /^row 0: not the same image as in me\/faces@v1/.test(p)), moved.stdout);
+  // Rerun on our own v2 head: still based on v1 (same card, same ids), so no commit.
+  const v2Again = await runCli(["run", ...common(work), "--push", "--json"], { env: { HF_TOKEN: TOKEN } });
+  assert.equal(v2Again.code, 0, v2Again.stderr);
+  const v2Noop = JSON.parse(v2Again.stdout);
+  assert.equal(v2Noop.published.committed, false);
+  assert.equal(v2Noop.plan.previousCommit, published.published.commitOid);
+  assert.equal(v2Noop.stages.export, "cached");
   const card = new TextDecoder().decode(await hub.readFile("me/faces", "v2", "README.md"));
   assert.match(card, new RegExp(`Previous release: commit \`${published.published.commitOid}\``));
   assert.match(card, /8 identities kept their id, 0 got a new id/);
