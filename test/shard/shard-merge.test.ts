@@ -128,6 +128,13 @@ test("3 shards on separate machines + merge = one run, byte for byte; the merged
   assert.ok((npy.data as Float32Array).subarray(5 * 512, 6 * 512).every((v) => v === 0));
   assert.ok((npy.data as Float32Array).subarray(4 * 512, 5 * 512).some((v) => v !== 0));
 
+  // Without a config: explicit outputs, the same bytes (and a JSON-lines index on request).
+  const adHoc = join(root, "ad-hoc");
+  const plain = await runCli(["merge", "--partials", collected, "--out", join(adHoc, "emb.npy"), "--index-out", join(adHoc, "index.parquet")]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.ok((await readFile(join(work("single"), "embeddings.npy"))).equals(await readFile(join(adHoc, "emb.npy"))));
+  assert.ok((await readFile(join(work("single"), "embeddings-index.parquet"))).equals(await readFile(join(adHoc, "index.parquet"))));
+
   // A merge is a finished embed stage: embed --config on the merged work dir runs no model and rewrites the same bytes.
   const again = await embed(merged);
   assert.deepEqual([again.cached, again.computed, again.provider], [13, 0, "cache"]);
