@@ -22,7 +22,7 @@ import { pushFolder } from "../../src/hub/index.ts";
 import { sha256OfFile } from "../../src/hub/file-hashes.ts";
 import { readNpy } from "../../src/common/npy.ts";
 import { readReleaseRows } from "../../src/pipeline/run-release-rows.ts";
-import { FAST_RETRIES, TOKEN, startEmulator } from "../hub/setup.ts";
+import { FAST_RETRIES, TOKEN, captureLogs, startEmulator } from "../hub/setup.ts";
 import { makeImageParquet } from "../support/make-image-parquet.ts";
 import { CLI_PATH, runCli } from "../support/run-cli.ts";
 
@@ -50,8 +50,11 @@ test("idclusters run: plan, SIGKILL + faults + push, verify, no-op rerun, stable
     for (const [i, pairs] of shards.entries()) {
       await makeImageParquet({ rows: await shardRows(pairs), file: join(sourceDir, "data", `train-${String(i).padStart(5, "0")}-of-${String(shards.length).padStart(5, "0")}.parquet`) });
     }
-    const pushed = await pushFolder({ repo: "jxie/celeba-hq", folder: sourceDir, deleteGlobs: ["data/**"], hubUrl: hub.url, accessToken: TOKEN, retryPolicy: FAST_RETRIES, message: "source" });
-    return pushed.commitOid;
+    const { value: pushed, error } = await captureLogs(() =>
+      pushFolder({ repo: "jxie/celeba-hq", folder: sourceDir, deleteGlobs: ["data/**"], hubUrl: hub.url, accessToken: TOKEN, retryPolicy: FAST_RETRIES, message: "source" }),
+    );
+    if (error) throw error;
+    return pushed!.commitOid;
   };
   const first = PEOPLE.slice(0, 4).flatMap((p) => [1, 2, 3, 4].map((n) => [p, n] as [string, number]));
   const second = PEOPLE.slice(4).flatMap((p) => [1, 2, 3, 4].map((n) => [p, n] as [string, number]));
