@@ -26,6 +26,7 @@ import { exportFromConfig, workFiles } from "../release/export-from-config.ts";
 import { runEmbed, type EmbedSummary } from "./embed-run.ts";
 import { fingerprintOf, planFromConfig } from "./embed-setup.ts";
 import { pullReleaseInputs } from "./release-inputs.ts";
+import { diffCards, type CardDiff } from "./run-card-diff.ts";
 import { readReleaseRows } from "./run-release-rows.ts";
 import { hashInputs, hashOutputs, validManifest, writeFileAtomic, writeManifest } from "./run-stage-manifest.ts";
 import { mapStableIds } from "./stable-ids.ts";
@@ -71,6 +72,8 @@ export interface ReleasePlan {
   identities: { previous: number | null; current: number };
   /** README.md differs from the head's. */
   cardChanged: boolean;
+  /** How it differs (always set by runPipeline; optional for hand-made plans). */
+  card?: CardDiff;
   previousCommit: string | null;
   changelog: CardChangelog | null;
 }
@@ -264,13 +267,13 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     : await pushFolder({ repo: target, folder: outDir, deleteGlobs: MANAGED_GLOBS, dryRun: true, localSha256: releaseSha256, ...pushClient });
   const ours = await readJson<{ data: { numExamples: number }; clusterStats: { identities: number } }>(join(outDir, "card-inputs.json"));
   let theirs: { data?: { numExamples?: number }; clusterStats?: { identities?: number } } | undefined;
-  let cardChanged = true;
+  let theirCard: string | undefined;
   if (head) {
     const snap = await pullSnapshot({ repo: target, revision: head.commit, include: ["README.md", "card-inputs.json"], ...settings, fetch });
     theirs = await readJson(join(snap.snapshotPath, "card-inputs.json"));
-    const theirCard = await readFile(join(snap.snapshotPath, "README.md"), "utf8").catch(() => undefined);
-    cardChanged = theirCard !== (await readFile(join(outDir, "README.md"), "utf8").catch(() => undefined));
+    theirCard = await readFile(join(snap.snapshotPath, "README.md"), "utf8").catch(() => undefined);
   }
+  const card = diffCards({ previous: theirCard, current: await readFile(join(outDir, "README.md"), "utf8"), split: config.release.split });
   const releasePlan: ReleasePlan = {
     target,
     head: diff.commitOid,
@@ -280,9 +283,11 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     updated: diff.updated,
     deleted: diff.deleted,
     unchanged: diff.unchanged.length,
-    rows: { previous: theirs?.data?.numExamples ?? null, current: ours?.data.numExamples ?? 0 },
+    // A release not made by idclusters has no card-inputs.json: its card header still counts rows.
+    rows: { previous: theirs?.data?.numExamples ?? card.numExamples.previous, current: ours?.data.numExamples ?? 0 },
     identities: { previous: theirs?.clusterStats?.identities ?? null, current: ours?.clusterStats.identities ?? 0 },
-    cardChanged,
+    cardChanged: card.changed,
+    card,
     previousCommit,
     changelog,
   };

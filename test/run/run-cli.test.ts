@@ -143,9 +143,9 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   assert.equal(noop.published.committed, false);
   assert.deepEqual(noop.stages, { embed: "cached", cluster: "cached", ids: "cached", export: "cached" });
   assert.equal((await hub.commits("me/faces")).length, commits.length);
-  const dry = await runCli(["run", ...common(work), "--push", "--dry-run", "--json"], { env: { HF_TOKEN: TOKEN } });
+  const dry = await runCli(["run", ...common(work), "--push", "--dry-run"], { env: { HF_TOKEN: TOKEN } });
   assert.equal(dry.code, 0, dry.stderr);
-  assert.equal(JSON.parse(dry.stdout).notPushed, "--dry-run");
+  assert.match(dry.stdout, /rows: 32 -> 32\nidentities: 8 -> 8\ncard: unchanged\nnot pushed: --dry-run\n$/);
 
   // 4. Image 5 of every person FIRST in the source: DBSCAN numbers clusters anew, ids stay.
   const fifth = PEOPLE.slice().reverse().map((p) => [p, 5] as [string, number]);
@@ -157,6 +157,9 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   assert.equal(v2.plan.rows.previous, 32);
   assert.equal(v2.plan.rows.current, 40);
   assert.equal(v2.plan.previousCommit, published.published.commitOid);
+  assert.deepEqual([v2.plan.card.header, v2.plan.card.handWritten], [true, false]);
+  assert.ok(["summary", "provenance"].every((b) => v2.plan.card.blocks.includes(b)), v2.plan.card.blocks.join());
+  assert.deepEqual(v2.plan.card.numExamples, { previous: 32, current: 40 });
   assert.deepEqual({ ...v2.plan.changelog }, { kept: 8, fresh: 0, retired: 0, merges: [], splits: [] });
   const oldRows = await readReleaseRows({ folder: cleanRelease, split: "train" });
   const newRows = await readReleaseRows({ folder: join(work, "release"), split: "train" });

@@ -64,7 +64,13 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       `  ${plan.unchanged} file(s) unchanged`,
       `rows: ${plan.rows.previous ?? "-"} -> ${plan.rows.current}`,
       `identities: ${plan.identities.previous ?? "-"} -> ${plan.identities.current}`,
-      `card: ${plan.cardChanged ? "changed" : "unchanged"}`,
+      `card: ${
+        !plan.cardChanged
+          ? "unchanged"
+          : plan.card
+            ? `changed (${[plan.card.header && "header", plan.card.blocks.length > 0 && `blocks ${plan.card.blocks.join(", ")}`, plan.card.handWritten && "hand-written text"].filter(Boolean).join("; ")})`
+            : "changed"
+      }`,
     ];
     if (plan.changelog) {
       lines.push(`ids: ${plan.changelog.kept} kept, ${plan.changelog.fresh} new, ${plan.changelog.merges.length} merge(s), ${plan.changelog.splits.length} split(s)`);
