@@ -6,7 +6,7 @@
  * no commit ("nothing to publish", pushFolder compares hashes with the Hub's).
  *
  * The previous release is the target repo's head. Once we published, the head holds our own
- * release: `published.json` remembers which data shards we built and on which previous release,
+ * release: `stages/published.json` remembers which data shards we built (the last 20 builds) and on which previous release,
  * so a rerun against our own head still sees the release before it (card's previous commit and
  * changelog stay the same, nothing is recomputed).
  */
@@ -28,7 +28,7 @@ import { fingerprintOf, planFromConfig } from "./embed-setup.ts";
 import { pullReleaseInputs } from "./release-inputs.ts";
 import { diffCards, type CardDiff } from "./run-card-diff.ts";
 import { readReleaseRows } from "./run-release-rows.ts";
-import { hashInputs, hashOutputs, validManifest, writeFileAtomic, writeManifest } from "./run-stage-manifest.ts";
+import { canonicalJson, hashInputs, hashOutputs, validManifest, writeFileAtomic, writeManifest } from "./run-stage-manifest.ts";
 import { mapStableIds } from "./stable-ids.ts";
 import type { CardChangelog } from "../card/card-inputs.ts";
 
@@ -219,11 +219,16 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     unreachable = error instanceof Error ? error.message : String(error);
     log.warn(`cannot read ${target} on ${settings.hubUrl} (${unreachable}); building without a previous release`);
   }
-  const published = await readJson<PublishedState>(join(workDir, "stages", "published.json"));
+  // Recent builds of this work dir, newest first (a build that was not pushed must not hide the
+  // one that was).
+  const builtPath = join(workDir, "stages", "published.json");
+  const builtRaw = await readJson<unknown>(builtPath);
+  const built = Array.isArray(builtRaw) ? (builtRaw as PublishedState[]) : [];
   // The head holds the very release this work dir built from the same inputs: its previous
   // release is the one that build was based on, so the card and ids come out the same again.
-  const ownHead = head && published && published.buildKey === buildKey && sameData(head.data, published.data);
-  const previous = ownHead ? published.basedOn : head;
+  const ownBuild = head ? built.find((b) => b.buildKey === buildKey && sameData(head.data, b.data)) : undefined;
+  const ownHead = ownBuild !== undefined;
+  const previous = ownBuild ? ownBuild.basedOn : head;
   if (ownHead) log.info(`run: ${target} already holds this release; previous release ${previous?.commit ?? "(none)"}`);
   const idsKey = hashInputs({ stage: "ids", buildKey, previous: previous ?? null });
   let ids = await validManifest<IdsExtra>({ workDir, stage: "ids", inputHash: idsKey });
@@ -259,7 +264,8 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
   const data: PublishedState["data"] = {};
   for (const [path, sha256] of Object.entries(releaseSha256)) if (path.startsWith("data/")) data[path] = sha256;
   const state: PublishedState = { buildKey, data, basedOn: previous ?? null };
-  await writeFileAtomic(join(workDir, "stages", "published.json"), JSON.stringify(state, null, 2) + "\n");
+  const same = (a: PublishedState) => canonicalJson(a) === canonicalJson(state);
+  await writeFileAtomic(builtPath, JSON.stringify([state, ...built.filter((b) => !same(b))].slice(0, 20), null, 2) + "\n");
 
   // 6. Plan against the head (pushFolder's own diff), then push.
   const diff = unreachable
