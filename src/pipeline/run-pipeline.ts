@@ -255,7 +255,19 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     stages.export = "cached";
     log.info("run: export: inputs unchanged, skipped");
   } else {
-    await exportWithCard({ config, params, outDir, previousCommit, changelog });
+    // Hand-written parts of the card live on the Hub: merge into the previous release's README
+    // (immutable at previousCommit, so the export key already covers it); a first release merges
+    // into the card this work dir wrote last, if any.
+    let existing: { text: string; name: string } | undefined;
+    if (previousCommit) {
+      const snap = await pullSnapshot({ repo: target, revision: previousCommit, include: ["README.md"], ...settings, fetch });
+      const text = await readFile(join(snap.snapshotPath, "README.md"), "utf8").catch(() => undefined);
+      if (text !== undefined) existing = { text, name: `${target}@${previousCommit.slice(0, 12)}/README.md` };
+    } else {
+      const text = await readFile(join(outDir, "README.md"), "utf8").catch(() => undefined);
+      if (text !== undefined) existing = { text, name: join(outDir, "README.md") };
+    }
+    await exportWithCard({ config, params, outDir, previousCommit, changelog, existing });
     exported = { inputHash: exportKey, ...(await hashOutputs(outDir, await listLocalFiles(outDir))) };
     await writeManifest(workDir, "export", exported);
     stages.export = "ran";
@@ -398,6 +410,8 @@ async function exportWithCard(args: {
   outDir: string;
   previousCommit: string | null;
   changelog: CardChangelog | null;
+  /** Card whose hand-written sections and header keys are kept. */
+  existing?: { text: string; name: string };
 }): Promise<void> {
   const { config, outDir } = args;
   const partial = `${outDir}.partial`;
@@ -415,10 +429,8 @@ async function exportWithCard(args: {
     ...(args.previousCommit && { previousCommit: args.previousCommit }),
     ...(args.changelog && { changelog: args.changelog }),
   };
-  // Hand-written sections of the card we wrote last time survive (generated blocks are replaced).
-  const existingName = join(outDir, "README.md");
-  const existingCard = await readFile(existingName, "utf8").catch(() => undefined);
-  await card.writeCard({ inputs, outDir: partial, ...(existingCard !== undefined && { existingCard, existingName }) });
+  // Generated blocks are replaced; everything else of the existing card is kept.
+  await card.writeCard({ inputs, outDir: partial, ...(args.existing && { existingCard: args.existing.text, existingName: args.existing.name }) });
   await card.saveCardInputs({ inputs, path: join(partial, "card-inputs.json") });
   log.info(`run: export: ${result.data.numExamples} rows in ${result.data.shards.length} shard(s)`);
   await rm(outDir, { recursive: true, force: true });

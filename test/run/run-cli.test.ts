@@ -147,7 +147,10 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /rows: 32 -> 32\nidentities: 8 -> 8\ncard: unchanged\nnot pushed: --dry-run\n$/);
 
-  // 4. Image 5 of every person FIRST in the source: DBSCAN numbers clusters anew, ids stay.
+  // 4. Someone adds a note to the card on the Hub; then image 5 of every person comes FIRST in the
+  // source: DBSCAN numbers clusters anew, ids stay, the note stays.
+  const v1Card = new TextDecoder().decode(await hub.readFile("me/faces", "main", "README.md"));
+  const editCommit = await hub.seed({ repo: "me/faces", files: { "README.md": v1Card + "\nA note written on the Hub.\n" }, message: "note" });
   const fifth = PEOPLE.slice().reverse().map((p) => [p, 5] as [string, number]);
   config = await writeConfig(await writeSource([fifth, first, second]));
   const updated = await runCli(["run", ...common(work), "--push", "--tag", "v2", "--json"], { env: { HF_TOKEN: TOKEN } });
@@ -156,7 +159,7 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   assert.equal(v2.published.committed, true);
   assert.equal(v2.plan.rows.previous, 32);
   assert.equal(v2.plan.rows.current, 40);
-  assert.equal(v2.plan.previousCommit, published.published.commitOid);
+  assert.equal(v2.plan.previousCommit, editCommit);
   assert.deepEqual([v2.plan.card.header, v2.plan.card.handWritten], [true, false]);
   assert.ok(["summary", "provenance"].every((b) => v2.plan.card.blocks.includes(b)), v2.plan.card.blocks.join());
   assert.deepEqual(v2.plan.card.numExamples, { previous: 32, current: 40 });
@@ -176,9 +179,10 @@ release: { target: me/faces, row_group_size: 10, max_shard_size: 300KB }
   assert.equal(v2Again.code, 0, v2Again.stderr);
   const v2Noop = JSON.parse(v2Again.stdout);
   assert.equal(v2Noop.published.committed, false);
-  assert.equal(v2Noop.plan.previousCommit, published.published.commitOid);
+  assert.equal(v2Noop.plan.previousCommit, editCommit);
   assert.equal(v2Noop.stages.export, "cached");
   const card = new TextDecoder().decode(await hub.readFile("me/faces", "v2", "README.md"));
-  assert.match(card, new RegExp(`Previous release: commit \`${published.published.commitOid}\``));
+  assert.match(card, new RegExp(`Previous release: commit \`${editCommit}\``));
+  assert.match(card, /\nA note written on the Hub\.\n/, "the hand-written note survives the update");
   assert.match(card, /8 identities kept their id, 0 got a new id/);
 });
