@@ -8,17 +8,18 @@ import type { CommandModule } from "yargs";
 import { exitCodeOf, UsageError } from "../common/errors.ts";
 import { log, redact, setLogLevel } from "../common/logger.ts";
 import { withGlobalOptions } from "./global-options.ts";
-import { commands } from "./commands/index.ts";
+import { commandsFor } from "./commands/index.ts";
 
 export async function main(argv: string[]): Promise<number> {
   let usageFailure: string | undefined;
+  const commands = await commandsFor(argv);
   const parser = withGlobalOptions(yargs(argv))
     .scriptName("idclusters")
     .usage("$0 <command> [options]\n\nBuild and publish identity-labelled face datasets on the Hugging Face Hub.")
     .middleware((args) => {
       if (args.quiet) setLogLevel("quiet");
     })
-    .command(commands as unknown as CommandModule[])
+    .command(commands as CommandModule[])
     .demandCommand(1, "name a command")
     .strict()
     .recommendCommands()

@@ -55,8 +55,7 @@ async function readExistingCard(args: CardArgs, spec: string): Promise<{ text: s
 }
 
 export const cardCommand: CommandModule<GlobalArgs, CardArgs> = {
-  command: "card",
-  describe: "re-render a release's dataset card and plots from its data, keeping hand-written sections",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv: Argv<GlobalArgs>) =>
     argv
       .option("config", { type: "string", demandOption: true, describe: "release config (card keys, clustering, images)" })

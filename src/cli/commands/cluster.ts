@@ -36,8 +36,7 @@ interface ClusterArgs extends GlobalArgs {
 }
 
 export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
-  command: "cluster",
-  describe: "cluster embeddings with cosine DBSCAN (labels identical to scikit-learn's) and report identity statistics",
+  // command and describe: see commandCatalog in index.ts
   builder: (yargs) =>
     yargs
       .option("config", { type: "string", describe: "release config: eps, min_samples, noise and <work dir>/embeddings.npy" })

@@ -12,8 +12,7 @@ interface ConfigArgs extends GlobalArgs {
 }
 
 export const configCommand: CommandModule<GlobalArgs, ConfigArgs> = {
-  command: "config",
-  describe: "validate a config file and print it resolved",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv) =>
     argv
       .option("config", { type: "string", demandOption: true, describe: "release config (configs/*.yaml)" })

@@ -12,7 +12,6 @@ import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
 import type { DeviceChoice } from "../../faces/index.ts";
-import { runEmbed } from "../../pipeline/embed-run.ts";
 import { parseShardSpec, prepareEmbedShard, type EmbedShardRun } from "../../pipeline/embed-shard.ts";
 import { adHocCacheRoot, fingerprintOf, openLocalSource, planFromConfig, type EmbedPlan } from "../../pipeline/embed-setup.ts";
 import type { GlobalArgs } from "../global-options.ts";
@@ -80,8 +79,7 @@ async function adHocPlan(args: EmbedArgs): Promise<EmbedPlan> {
 }
 
 export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
-  command: "embed",
-  describe: "detect, align and embed one face per image (embeddings.npy + index), resumable",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv: Argv<GlobalArgs>) =>
     argv
       // `--no-face keep` is a flag of its own here, not the negation of a `--face` boolean.
@@ -146,6 +144,8 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       plan = await adHocPlan(args);
     }
     log.info(`embed: ${plan.source.description}`);
+    // Loaded on use: the face engine (transformers.js + onnxruntime) costs every other command ~1.5 s.
+    const { runEmbed } = await import("../../pipeline/embed-run.ts");
     const summary = await runEmbed({
       source: plan.source,
       createEngine: async () => {

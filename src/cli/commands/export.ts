@@ -26,8 +26,7 @@ export function toolVersion(): string {
 }
 
 export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
-  command: "export",
-  describe: "write the release folder (Parquet shards, dataset card, plots) from the work dir's embed and cluster outputs",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv: Argv<GlobalArgs>) =>
     argv
       .option("config", { type: "string", demandOption: true, describe: "release config" })

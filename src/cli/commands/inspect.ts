@@ -58,8 +58,7 @@ function weakestLinks(members: Map<number, number[]>, embeddings: Float32Array, 
 }
 
 export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
-  command: "inspect <release>",
-  describe: "write PNG contact sheets of sampled clusters (largest and borderline first) for manual review",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv: Argv<GlobalArgs>) =>
     argv
       .positional("release", { type: "string", demandOption: true, describe: "release folder (data/*.parquet)" })

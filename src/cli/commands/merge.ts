@@ -24,8 +24,7 @@ interface MergeArgs extends GlobalArgs {
 }
 
 export const mergeCommand: CommandModule<GlobalArgs, MergeArgs> = {
-  command: "merge",
-  describe: "combine the partials of embed --shard i/n into the single-run embeddings.npy + index",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv: Argv<GlobalArgs>) =>
     argv
       .option("config", { type: "string", describe: "release config: partials checked against it, outputs (and embed cache) in its work dir" })

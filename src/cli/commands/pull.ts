@@ -20,8 +20,7 @@ interface PullArgs extends GlobalArgs {
 }
 
 export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
-  command: "pull",
-  describe: "download a Hub repo at a revision into the Hub cache and print its snapshot path",
+  // command and describe: see commandCatalog in index.ts
   // yargs infers only the kebab-case keys; the camelCase aliases exist at run time.
   builder: (argv) =>
     argv

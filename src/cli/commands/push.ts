@@ -20,8 +20,7 @@ interface PushArgs extends GlobalArgs {
 }
 
 export const pushCommand: CommandModule<GlobalArgs, PushArgs> = {
-  command: "push",
-  describe: "publish a local folder to a Hub repo as one commit and print the commit id",
+  // command and describe: see commandCatalog in index.ts
   // yargs infers only the kebab-case keys; the camelCase aliases exist at run time.
   builder: (argv) =>
     argv

@@ -21,8 +21,7 @@ interface RunArgs extends GlobalArgs {
 }
 
 export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
-  command: "run",
-  describe: "pull, embed, cluster, export and card a release (each stage cached), print the plan, publish with --push",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv: Argv<GlobalArgs>) =>
     argv
       .option("config", { type: "string", demandOption: true, describe: "release config" })

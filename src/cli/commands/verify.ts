@@ -40,8 +40,7 @@ async function releaseFolder(args: VerifyArgs, release = args.release): Promise<
 }
 
 export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
-  command: "verify <release>",
-  describe: "check a release folder or Hub dataset (repo@rev) with an independent reader (DuckDB)",
+  // command and describe: see commandCatalog in index.ts
   builder: (argv: Argv<GlobalArgs>) =>
     argv
       .positional("release", { type: "string", demandOption: true, describe: "release folder, or Hub dataset repo[@revision]" })
