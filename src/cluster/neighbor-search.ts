@@ -102,29 +102,72 @@ function quantize(prepared: PreparedEmbeddings, tile: number, rowsU8: Uint8Array
   // The stored float32 rows are exactly what `unit` holds, so maxAbs bounds every |v| below.
   const maxAbs = prepared.maxAbs;
   const scale = maxAbs > 0 ? 127 / maxAbs : 1;
+  // One loop per element type keeps V8's element access monomorphic (3-4x faster).
+  const worstSquared =
+    unit instanceof Float32Array
+      ? quantizeRows32(unit, rows, dims, scale, rowsU8)
+      : quantizeRows64(unit, rows, dims, scale, rowsU8);
+  const worst = Math.sqrt(worstSquared);
+  // 1e-6 covers the float64 rounding of the bound itself and of |y| <= 1.
+  const margin = worst * (2 + worst) + 1e-6;
+  transposeBlocks(rowsU8, blocks, rows, dims, tile);
+  return { rowsU8, blocks, scale, margin };
+}
+
+/** Adding and subtracting 1.5 * 2^52 rounds a double of magnitude < 2^51 to an integer, far faster than Math.round. */
+const ROUNDER = 6755399441055744;
+
+/**
+ * Writes q + 128 per value (|v| * scale <= 127 by the choice of scale, so no clamping is needed)
+ * and returns the largest squared rounding-error norm of a row, |x - q / scale|^2.
+ */
+function quantizeRows32(unit: Float32Array, rows: number, dims: number, scale: number, out: Uint8Array): number {
+  const inverse = 1 / scale;
   let worst = 0;
   for (let r = 0, at = 0; r < rows; r++) {
     let err = 0;
-    for (let k = 0; k < dims; k++, at++) {
+    for (const end = at + dims; at < end; at++) {
       const v = unit[at]!;
-      // |v| * scale <= 127 by the choice of scale, so no clamping is needed.
-      const q = Math.round(v * scale);
-      rowsU8[at] = q + 128;
-      const e = v - q / scale;
+      const q = v * scale + ROUNDER - ROUNDER;
+      out[at] = q + 128;
+      const e = v - q * inverse;
       err += e * e;
     }
     if (err > worst) worst = err;
   }
-  worst = Math.sqrt(worst);
-  // 1e-6 covers the float64 rounding of the bound itself and of |y| <= 1.
-  const margin = worst * (2 + worst) + 1e-6;
+  return worst;
+}
+
+function quantizeRows64(unit: Float64Array, rows: number, dims: number, scale: number, out: Uint8Array): number {
+  const inverse = 1 / scale;
+  let worst = 0;
+  for (let r = 0, at = 0; r < rows; r++) {
+    let err = 0;
+    for (const end = at + dims; at < end; at++) {
+      const v = unit[at]!;
+      const q = v * scale + ROUNDER - ROUNDER;
+      out[at] = q + 128;
+      const e = v - q * inverse;
+      err += e * e;
+    }
+    if (err > worst) worst = err;
+  }
+  return worst;
+}
+
+/** Column block b = the rows of tile b transposed to [dims, width], in 16-row strips to stay in cache. */
+function transposeBlocks(rowsU8: Uint8Array, blocks: Int8Array, rows: number, dims: number, tile: number): void {
   for (let start = 0; start < rows; start += tile) {
     const width = Math.min(tile, rows - start);
-    for (let k = 0, at = start * dims; k < dims; k++) {
-      for (let c = 0, src = start * dims + k; c < width; c++, at++, src += dims) blocks[at] = rowsU8[src]! - 128;
+    const base = start * dims;
+    for (let c0 = 0; c0 < width; c0 += 16) {
+      const c1 = Math.min(width, c0 + 16);
+      for (let k = 0; k < dims; k++) {
+        let at = base + k * width + c0;
+        for (let c = c0, src = base + c0 * dims + k; c < c1; c++, src += dims) blocks[at++] = rowsU8[src]! - 128;
+      }
     }
   }
-  return { rowsU8, blocks, scale, margin };
 }
 
 /**
