@@ -46,34 +46,56 @@ export interface NeighborSearchResult {
 
 const DIAGONAL_MASK = -(2 ** 30);
 
-function similarityGraph(dims: number, nearest: boolean, diagonal: boolean): Uint8Array {
+/**
+ * An off-diagonal tile whose rows and columns at or above the threshold number at most this many
+ * pairs hands all of them to re-scoring (~0.5 us each) instead of running the NonZero graph again
+ * (~1 ms per 512-row tile).
+ */
+const CROSS_LIMIT = 1024;
+
+/** Pairs a worker collects before handing them over (keeps memory O(n) for any eps). */
+const FLUSH_PAIRS = 1 << 16;
+
+interface GraphParts {
+  /** Add a mask input that pushes self-similarity out of the row maxima and the candidates. */
+  mask?: boolean;
+  /** Emit the (row, column) indices at or above the `threshold` input (NonZero, int64 [2, k]). */
+  pairs?: boolean;
+  /** Emit row maxima. */
+  rowMax?: boolean;
+  /** Emit column maxima. */
+  colMax?: boolean;
+}
+
+function similarityGraph(dims: number, parts: GraphParts): Uint8Array {
   // uint8 x int8 is MLAS's native (VNNI) integer GEMM; A carries q + 128 with zero point 128.
   const nodes: OnnxNode[] = [{ opType: "MatMulInteger", inputs: ["A", "B", "zp"], outputs: ["S"] }];
   const inputs: OnnxValueInfo[] = [
     { name: "A", elemType: OnnxType.uint8, dims: ["m", dims] },
     { name: "B", elemType: OnnxType.int8, dims: [dims, "n"] },
-    { name: "threshold", elemType: OnnxType.int32, dims: [] },
   ];
+  const outputs: OnnxValueInfo[] = [];
   let scores = "S";
-  if (diagonal) {
-    // Pushes self-similarity out of the row maxima and the candidates.
+  if (parts.mask) {
     nodes.push({ opType: "Add", inputs: ["S", "mask"], outputs: ["SM"] });
     inputs.push({ name: "mask", elemType: OnnxType.int32, dims: ["m", "n"] });
     scores = "SM";
   }
-  nodes.push(
-    { opType: "GreaterOrEqual", inputs: [scores, "threshold"], outputs: ["hit"] },
-    { opType: "NonZero", inputs: ["hit"], outputs: ["pairs"] },
-  );
-  const outputs: OnnxValueInfo[] = [{ name: "pairs", elemType: OnnxType.int64, dims: [2, "k"] }];
-  if (nearest) {
+  if (parts.pairs) {
+    inputs.push({ name: "threshold", elemType: OnnxType.int32, dims: [] });
+    nodes.push(
+      { opType: "GreaterOrEqual", inputs: [scores, "threshold"], outputs: ["hit"] },
+      { opType: "NonZero", inputs: ["hit"], outputs: ["pairs"] },
+    );
+    outputs.push({ name: "pairs", elemType: OnnxType.int64, dims: [2, "k"] });
+  }
+  if (parts.rowMax) {
     nodes.push({ opType: "ReduceMax", inputs: [scores], outputs: ["rowMax"], attributes: { axes: [1], keepdims: 0 } });
     outputs.push({ name: "rowMax", elemType: OnnxType.int32, dims: ["m"] });
-    if (!diagonal) {
-      // Off-diagonal tiles stand for their mirror image too: column maxima are the mirror's row maxima.
-      nodes.push({ opType: "ReduceMax", inputs: [scores], outputs: ["colMax"], attributes: { axes: [0], keepdims: 0 } });
-      outputs.push({ name: "colMax", elemType: OnnxType.int32, dims: ["n"] });
-    }
+  }
+  if (parts.colMax) {
+    nodes.push({ opType: "ReduceMax", inputs: [scores], outputs: ["colMax"], attributes: { axes: [0], keepdims: 0 } });
+    outputs.push({ name: "colMax", elemType: OnnxType.int32, dims: ["n"] });
   }
   return buildOnnxModel({
     nodes,
@@ -175,63 +197,79 @@ function transposeBlocks(rowsU8: Uint8Array, blocks: Int8Array, rows: number, di
  * onnxruntime-node, so no TypeScript loader has to exist inside the worker). One intra-op thread
  * per worker and one worker per core: measured on 512-row tiles, a single session with 2 intra-op
  * threads kept only one core busy (CPU time = wall time per tile).
+ *
+ * Workers take tiles from a shared counter and keep their own row maxima, so no message is
+ * exchanged per tile (a message per tile cost ~0.3 s per worker at 28k). Diagonal tiles run
+ * GEMM -> GreaterOrEqual -> NonZero. Off-diagonal tiles, where pairs are rare, run GEMM -> row and
+ * column ReduceMax only (GreaterOrEqual + NonZero cost ~40 % of the tile); every pair at or above
+ * the threshold lies in (rows whose max passes) x (columns whose max passes), so that cross product
+ * is the candidate set, or, when it is large, the tile is run again through the NonZero graph.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const ort = require(workerData.ortPath);
-const { dims, tile, rows, nearest } = workerData;
+const { dims, tile, rows, nearest, tasks } = workerData;
 const rowsU8 = new Uint8Array(workerData.rowsU8);
 const blocks = new Int8Array(workerData.blocks);
-(async () => {
-  const options = {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-    logSeverityLevel: 3,
-    extra: { session: { intra_op: { allow_spinning: "0" } } },
-  };
-  const off = await ort.InferenceSession.create(workerData.offModel, options);
-  const diag = workerData.diagModel ? await ort.InferenceSession.create(workerData.diagModel, options) : off;
-  let thresholdTensor;
-  // onnxruntime-node refuses tensors on SharedArrayBuffer memory: copy the tile's operands into
-  // buffers of our own, reused for every tile (fresh ones per tile piled up as garbage, ~+60 MiB
-  // RSS); the row block is only copied when it changes.
-  const aBuffer = new Uint8Array(tile * dims), bBuffer = new Int8Array(tile * dims);
-  let mask, aBlock = -1, aTensor;
-  // Tasks queue up (the parent keeps two in flight so this thread never waits for it) and run
-  // one at a time.
-  const queue = [];
-  let busy = false;
-  parentPort.on("message", (task) => {
-    queue.push(task);
-    if (!busy) drain();
-  });
-  async function drain() {
-    busy = true;
-    while (queue.length > 0) await runTile(queue.shift());
-    busy = false;
+// [next task, tiles done]
+const counters = new Int32Array(workerData.counters);
+const taskCount = tasks.length / 2;
+const options = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: "all",
+  logSeverityLevel: 3,
+  extra: { session: { intra_op: { allow_spinning: "0" } } },
+};
+let pairs = new Int32Array(2 * ${FLUSH_PAIRS});
+let pairCount = 0;
+function push(i, j) {
+  if (2 * pairCount + 2 > pairs.length) {
+    const grown = new Int32Array(pairs.length * 2);
+    grown.set(pairs);
+    pairs = grown;
   }
-  async function runTile({ bi, bj, threshold }) {
-    try {
-      if (!thresholdTensor || thresholdTensor.data[0] !== threshold) {
-        thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
-      }
-      const started = performance.now();
-      const r0 = bi * tile, c0 = bj * tile;
-      const m = Math.min(tile, rows - r0), w = Math.min(tile, rows - c0);
-      const diagonal = bi === bj;
-      if (aBlock !== bi) {
-        aBuffer.set(rowsU8.subarray(r0 * dims, (r0 + m) * dims));
-        aTensor = new ort.Tensor("uint8", aBuffer.subarray(0, m * dims), [m, dims]);
-        aBlock = bi;
-      }
-      bBuffer.set(blocks.subarray(c0 * dims, (c0 + w) * dims));
-      const feeds = {
-        A: aTensor,
-        B: new ort.Tensor("int8", bBuffer.subarray(0, w * dims), [dims, w]),
-        threshold: thresholdTensor,
-      };
-      if (diagonal && nearest) {
+  pairs[2 * pairCount] = i;
+  pairs[2 * pairCount + 1] = j;
+  pairCount++;
+}
+function flush() {
+  if (pairCount === 0) return;
+  const out = pairs.slice(0, 2 * pairCount);
+  parentPort.postMessage({ pairs: out }, [out.buffer]);
+  pairCount = 0;
+}
+(async () => {
+  const diag = await ort.InferenceSession.create(workerData.diagModel, options);
+  const off = await ort.InferenceSession.create(workerData.offModel, options);
+  let offPairs;
+  parentPort.postMessage({ ready: true });
+  const { threshold } = await new Promise((resolve) => parentPort.once("message", resolve));
+  const thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
+  const best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
+  // onnxruntime-node refuses tensors on SharedArrayBuffer memory: copy the tile's operands into
+  // buffers of our own, reused for every tile; the row block is only copied when it changes.
+  const aBuffer = new Uint8Array(tile * dims), bBuffer = new Int8Array(tile * dims);
+  const hitRows = new Int32Array(tile), hitCols = new Int32Array(tile);
+  let mask, aBlock = -1, aTensor;
+  let seconds = 0, tiles = 0;
+  for (;;) {
+    const t = Atomics.add(counters, 0, 1);
+    if (t >= taskCount) break;
+    const bi = tasks[2 * t], bj = tasks[2 * t + 1];
+    const started = performance.now();
+    const r0 = bi * tile, c0 = bj * tile;
+    const m = Math.min(tile, rows - r0), w = Math.min(tile, rows - c0);
+    if (aBlock !== bi) {
+      aBuffer.set(rowsU8.subarray(r0 * dims, (r0 + m) * dims));
+      aTensor = new ort.Tensor("uint8", aBuffer.subarray(0, m * dims), [m, dims]);
+      aBlock = bi;
+    }
+    bBuffer.set(blocks.subarray(c0 * dims, (c0 + w) * dims));
+    const bTensor = new ort.Tensor("int8", bBuffer.subarray(0, w * dims), [dims, w]);
+    if (bi === bj) {
+      const feeds = { A: aTensor, B: bTensor, threshold: thresholdTensor };
+      if (nearest) {
         if (!mask || mask.dims[0] !== m) {
           const values = new Int32Array(m * m);
           for (let i = 0; i < m; i++) values[i * m + i] = ${DIAGONAL_MASK};
@@ -239,74 +277,110 @@ const blocks = new Int8Array(workerData.blocks);
         }
         feeds.mask = mask;
       }
-      const out = await (diagonal ? diag : off).run(feeds);
+      const out = await diag.run(feeds);
       const found = out.pairs.dims[1];
       const index = out.pairs.data;
-      const pairs = new Int32Array(2 * found);
-      let n = 0;
       for (let p = 0; p < found; p++) {
-        const i = r0 + Number(index[p]), j = c0 + Number(index[found + p]);
+        const i = Number(index[p]), j = Number(index[found + p]);
         // diagonal tiles hold each pair twice and the self pairs
-        if (i < j) { pairs[n++] = i; pairs[n++] = j; }
+        if (i < j) push(r0 + i, r0 + j);
       }
-      const result = { bi, bj, pairs: pairs.slice(0, n), seconds: (performance.now() - started) / 1000 };
       if (nearest) {
-        result.rowMax = Int32Array.from(out.rowMax.data);
-        if (!diagonal) result.colMax = Int32Array.from(out.colMax.data);
+        // the tile is symmetric: its row maxima are its column maxima
+        const rowMax = out.rowMax.data;
+        for (let i = 0; i < m; i++) if (rowMax[i] > best[r0 + i]) best[r0 + i] = rowMax[i];
       }
       for (const name in out) out[name].dispose();
-      parentPort.postMessage(result);
-    } catch (error) {
-      parentPort.postMessage({ error: String((error && error.stack) || error) });
+    } else {
+      const out = await off.run({ A: aTensor, B: bTensor });
+      const rowMax = out.rowMax.data, colMax = out.colMax.data;
+      let nr = 0, nc = 0;
+      for (let i = 0; i < m; i++) {
+        const v = rowMax[i];
+        if (v >= threshold) hitRows[nr++] = i;
+        if (nearest && v > best[r0 + i]) best[r0 + i] = v;
+      }
+      for (let j = 0; j < w; j++) {
+        const v = colMax[j];
+        if (v >= threshold) hitCols[nc++] = j;
+        if (nearest && v > best[c0 + j]) best[c0 + j] = v;
+      }
+      for (const name in out) out[name].dispose();
+      if (nr > 0 && nc > 0) {
+        if (nr * nc <= ${CROSS_LIMIT}) {
+          for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) push(r0 + hitRows[a], c0 + hitCols[b]);
+        } else {
+          offPairs ??= await ort.InferenceSession.create(workerData.offPairsModel, options);
+          const again = await offPairs.run({ A: aTensor, B: bTensor, threshold: thresholdTensor });
+          const found = again.pairs.dims[1];
+          const index = again.pairs.data;
+          for (let p = 0; p < found; p++) push(r0 + Number(index[p]), c0 + Number(index[found + p]));
+          for (const name in again) again[name].dispose();
+        }
+      }
     }
+    seconds += (performance.now() - started) / 1000;
+    tiles++;
+    Atomics.add(counters, 1, 1);
+    if (pairCount >= ${FLUSH_PAIRS}) flush();
   }
-  parentPort.postMessage({ ready: true });
+  flush();
+  parentPort.postMessage({ done: true, best, seconds, tiles });
 })().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
 `;
 
-interface TileResult {
-  bi: number;
-  bj: number;
-  /** Global (i, j) pairs, i < j, that passed the prefilter. */
-  pairs: Int32Array;
-  rowMax?: Int32Array;
-  colMax?: Int32Array;
+interface WorkerDone {
+  /** Per row, the largest int8 score the worker saw (when nearest neighbours are wanted). */
+  best?: Int32Array;
   seconds: number;
+  tiles: number;
 }
 
-/** A worker thread that runs tiles in the order they are sent. */
+type WorkerMessage = { ready?: true; error?: string; pairs?: Int32Array; done?: true } & Partial<WorkerDone>;
+
+/** A worker thread that takes tiles from the shared counter once given the threshold. */
 class TileWorker {
   private readonly worker: Worker;
-  private readonly pending: { resolve: (r: TileResult) => void; reject: (e: Error) => void }[] = [];
   readonly ready: Promise<void>;
+  readonly finished: Promise<WorkerDone>;
 
-  constructor(workerData: Record<string, unknown>) {
+  constructor(workerData: Record<string, unknown>, onPairs: (pairs: Int32Array) => void) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     let readyResolve!: () => void;
     let readyReject!: (e: Error) => void;
+    let doneResolve!: (done: WorkerDone) => void;
+    let doneReject!: (e: Error) => void;
     this.ready = new Promise((resolve, reject) => {
       readyResolve = resolve;
       readyReject = reject;
     });
-    this.worker.on("message", (message: TileResult & { ready?: boolean; error?: string }) => {
-      if (message.ready) return readyResolve();
-      if (message.error) {
-        const error = new Error(`cluster: similarity worker failed: ${message.error}`);
-        readyReject(error);
-        for (const pending of this.pending.splice(0)) pending.reject(error);
-      } else this.pending.shift()?.resolve(message);
+    this.finished = new Promise((resolve, reject) => {
+      doneResolve = resolve;
+      doneReject = reject;
     });
-    this.worker.on("error", (error) => {
+    // Awaited after `ready`; a failure before then is reported through `ready`.
+    this.finished.catch(() => {});
+    const fail = (error: Error) => {
       readyReject(error);
-      for (const pending of this.pending.splice(0)) pending.reject(error);
+      doneReject(error);
+    };
+    this.worker.on("message", (message: WorkerMessage) => {
+      if (message.ready) readyResolve();
+      else if (message.error) fail(new Error(`cluster: similarity worker failed: ${message.error}`));
+      else if (message.pairs) {
+        try {
+          onPairs(message.pairs);
+        } catch (error) {
+          fail(error as Error);
+        }
+      } else if (message.done) doneResolve({ best: message.best, seconds: message.seconds ?? 0, tiles: message.tiles ?? 0 });
     });
+    this.worker.on("error", fail);
+    this.worker.on("exit", (code) => fail(new Error(`cluster: similarity worker exited (${code})`)));
   }
 
-  run(bi: number, bj: number, threshold: number): Promise<TileResult> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.worker.postMessage({ bi, bj, threshold });
-    });
+  start(threshold: number): void {
+    this.worker.postMessage({ threshold });
   }
 
   async close(): Promise<void> {
@@ -317,51 +391,47 @@ class TileWorker {
 export async function searchNeighbors(params: NeighborSearchParams): Promise<NeighborSearchResult> {
   const { prepared, minSimilarity, onPair } = params;
   const { rows, dims } = prepared;
-  // 512-row tiles keep the int32 tile (1 MiB) in L2 for the threshold and reductions that follow
-  // the GEMM: 1.3-1.9 s of onnxruntime time at 28k against 4.4 s with 2048-row tiles.
+  // 512-row tiles keep the int32 tile (1 MiB) in L2 for the reductions that follow the GEMM:
+  // 1.3-1.9 s of onnxruntime time at 28k against 4.4 s with 2048-row tiles.
   const tile = params.tileRows ?? 512;
   const wantNearest = params.nearestNeighbors ?? false;
   if (dims * 127 * 127 >= 2 ** 31) throw new Error(`cluster: ${dims} dimensions overflow the int32 prefilter`);
 
   const started = performance.now();
   const blockCount = Math.ceil(rows / tile);
-  const tasks: [number, number][] = [];
-  for (let bi = 0; bi < blockCount; bi++) for (let bj = bi; bj < blockCount; bj++) tasks.push([bi, bj]);
-  const workerCount = Math.max(1, Math.min(params.threads ?? 2, tasks.length));
+  const tasks = new Int32Array(blockCount * (blockCount + 1));
+  let taskCount = 0;
+  for (let bi = 0; bi < blockCount; bi++) {
+    for (let bj = bi; bj < blockCount; bj++) {
+      tasks[2 * taskCount] = bi;
+      tasks[2 * taskCount + 1] = bj;
+      taskCount++;
+    }
+  }
+  const workerCount = Math.max(1, Math.min(params.threads ?? 2, taskCount));
   // Workers start (load onnxruntime, build sessions) while this thread quantises into the
   // shared arrays they will read.
   const rowsU8 = new Uint8Array(new SharedArrayBuffer(rows * dims));
   const blocks = new Int8Array(new SharedArrayBuffer(rows * dims));
+  const counters = new Int32Array(new SharedArrayBuffer(8));
   const workerData = {
     ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
     dims,
     tile,
     rows,
     nearest: wantNearest,
+    tasks,
     rowsU8: rowsU8.buffer,
     blocks: blocks.buffer,
-    offModel: similarityGraph(dims, wantNearest, false),
-    diagModel: wantNearest ? similarityGraph(dims, true, true) : undefined,
+    counters: counters.buffer,
+    diagModel: similarityGraph(dims, { mask: wantNearest, pairs: true, rowMax: wantNearest }),
+    offModel: similarityGraph(dims, { rowMax: true, colMax: true }),
+    offPairsModel: similarityGraph(dims, { pairs: true }),
   };
-  const workers = Array.from({ length: workerCount }, () => new TileWorker(workerData));
-
-  const quantizeStarted = performance.now();
-  const quantized = quantize(prepared, tile, rowsU8, blocks);
-  const quantizeSeconds = (performance.now() - quantizeStarted) / 1000;
-  let ortSeconds = 0;
-  const { scale, margin } = quantized;
-  const scale2 = scale * scale;
-  // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
-  // the rounding of that product.
-  const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale2 * (minSimilarity - margin)) - 1);
 
   const bestExact = new Float64Array(wantNearest ? rows : 0).fill(-Infinity);
-  const bestApprox = new Int32Array(wantNearest ? rows : 0).fill(-(2 ** 31));
-  let tiles = 0;
   let candidates = 0;
-  const absorb = (result: TileResult) => {
-    ortSeconds += result.seconds;
-    const pairs = result.pairs;
+  const absorb = (pairs: Int32Array) => {
     for (let p = 0; p < pairs.length; p += 2) {
       const i = pairs[p]!;
       const j = pairs[p + 1]!;
@@ -373,44 +443,44 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
       }
       if (s >= minSimilarity) onPair(i, j, s);
     }
-    if (wantNearest) {
-      const r0 = result.bi * tile;
-      const rowMax = result.rowMax!;
-      for (let i = 0; i < rowMax.length; i++) if (rowMax[i]! > bestApprox[r0 + i]!) bestApprox[r0 + i] = rowMax[i]!;
-      if (result.colMax) {
-        const c0 = result.bj * tile;
-        const colMax = result.colMax;
-        for (let j = 0; j < colMax.length; j++) if (colMax[j]! > bestApprox[c0 + j]!) bestApprox[c0 + j] = colMax[j]!;
-      }
-    }
-    tiles++;
-    params.onTile?.(tiles, tasks.length);
   };
+  const workers = Array.from({ length: workerCount }, () => new TileWorker(workerData, absorb));
 
+  const quantizeStarted = performance.now();
+  const quantized = quantize(prepared, tile, rowsU8, blocks);
+  const quantizeSeconds = (performance.now() - quantizeStarted) / 1000;
+  const { scale, margin } = quantized;
+  const scale2 = scale * scale;
+  // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
+  // the rounding of that product.
+  const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale2 * (minSimilarity - margin)) - 1);
+
+  let done: WorkerDone[];
+  let progress: ReturnType<typeof setInterval> | undefined;
   try {
     await Promise.all(workers.map((w) => w.ready));
-    let next = 0;
-    const take = (worker: TileWorker) => {
-      const [bi, bj] = tasks[next++]!;
-      return worker.run(bi, bj, threshold);
-    };
-    await Promise.all(
-      workers.map(async (worker) => {
-        // Two tasks in flight per worker: it starts the next tile while we absorb the last one.
-        const inFlight: Promise<TileResult>[] = [];
-        while (inFlight.length < 2 && next < tasks.length) inFlight.push(take(worker));
-        while (inFlight.length > 0) {
-          absorb(await inFlight.shift()!);
-          if (next < tasks.length) inFlight.push(take(worker));
-        }
-      }),
-    );
+    for (const worker of workers) worker.start(threshold);
+    const onTile = params.onTile;
+    if (onTile) {
+      let reported = 0;
+      progress = setInterval(() => {
+        const tilesDone = Atomics.load(counters, 1);
+        if (tilesDone > reported) onTile((reported = tilesDone), taskCount);
+      }, 100);
+    }
+    done = await Promise.all(workers.map((w) => w.finished));
+    params.onTile?.(taskCount, taskCount);
   } finally {
+    if (progress) clearInterval(progress);
     await Promise.all(workers.map((w) => w.close()));
   }
 
   let nearest: Float64Array | undefined;
   if (wantNearest) {
+    const bestApprox = new Int32Array(rows).fill(-(2 ** 31));
+    for (const { best } of done) {
+      for (let i = 0; i < rows; i++) if (best![i]! > bestApprox[i]!) bestApprox[i] = best![i]!;
+    }
     nearest = new Float64Array(rows);
     for (let i = 0; i < rows; i++) {
       // Every pair with exact s >= minSimilarity was re-scored, so a re-scored best at or above it
@@ -420,6 +490,8 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
       else nearest[i] = Math.min(bestApprox[i]! / scale2, minSimilarity);
     }
   }
+  const ortSeconds = done.reduce((sum, d) => sum + d.seconds, 0);
+  const tiles = done.reduce((sum, d) => sum + d.tiles, 0);
   const timings = { quantize: quantizeSeconds, onnxruntime: ortSeconds, total: (performance.now() - started) / 1000 };
   return { nearest, quantizationMargin: margin, candidates, tiles, timings };
 }
