@@ -10,7 +10,7 @@
  * smallest row; a border row takes the lowest-numbered cluster among its core neighbours; the
  * rest is noise (-1). We compute exactly that with union-find over the exact neighbour pairs.
  */
-import { searchNeighbors } from "./neighbor-search.ts";
+import { searchNeighbors, SimilarityWorkers } from "./neighbor-search.ts";
 import { prepareEmbeddings } from "./prepare-embeddings.ts";
 import type { EmbeddingDtype, EmbeddingMatrix } from "./prepare-embeddings.ts";
 import { UnionFind } from "./union-find.ts";
@@ -104,7 +104,15 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
   if (!Number.isInteger(minSamples) || minSamples < 1) {
     throw new UsageError(`min_samples must be an integer >= 1, got ${minSamples}`);
   }
-  const prepared = prepareEmbeddings({ matrix: params.embeddings, eps, source: params.source, inPlace: params.inPlace });
+  // The first pass's workers load onnxruntime while the rows are normalised.
+  const firstWorkers = new SimilarityWorkers(params.threads ?? 2);
+  let prepared: ReturnType<typeof prepareEmbeddings>;
+  try {
+    prepared = prepareEmbeddings({ matrix: params.embeddings, eps, source: params.source, inPlace: params.inPlace });
+  } catch (error) {
+    await firstWorkers.close();
+    throw error;
+  }
   const rows = prepared.rows;
   const margin = params.ambiguityMargin ?? 2e-6;
   const threshold = prepared.threshold;
@@ -134,6 +142,7 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
       minSimilarity,
       onPair,
       nearestNeighbors: params.nearestNeighbors && passes === 0,
+      workers: passes === 0 ? firstWorkers : undefined,
       tileRows: params.tileRows,
       threads: params.threads,
       onTile: params.onTile,

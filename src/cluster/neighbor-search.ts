@@ -24,7 +24,9 @@ export interface NeighborSearchParams {
   tileRows?: number;
   /** Tile workers, each running onnxruntime on one thread (2 on the team's 2-core machine). */
   threads?: number;
-  /** Called after each tile with the number of tiles done and the total. */
+  /** Workers started earlier (see `SimilarityWorkers`); this search uses and stops them. Default: `threads` new ones. */
+  workers?: SimilarityWorkers;
+  /** Called now and then with the number of tiles done and the total. */
   onTile?: (done: number, total: number) => void;
 }
 
@@ -208,12 +210,7 @@ function transposeBlocks(rowsU8: Uint8Array, blocks: Int8Array, rows: number, di
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const ort = require(workerData.ortPath);
-const { dims, tile, rows, nearest, tasks } = workerData;
-const rowsU8 = new Uint8Array(workerData.rowsU8);
-const blocks = new Int8Array(workerData.blocks);
-// [next task, tiles done]
-const counters = new Int32Array(workerData.counters);
-const taskCount = tasks.length / 2;
+const nextMessage = () => new Promise((resolve) => parentPort.once("message", resolve));
 const options = {
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
@@ -240,11 +237,20 @@ function flush() {
   pairCount = 0;
 }
 (async () => {
-  const diag = await ort.InferenceSession.create(workerData.diagModel, options);
-  const off = await ort.InferenceSession.create(workerData.offModel, options);
+  // A one-node session initialises onnxruntime while the parent still reads and normalises.
+  await ort.InferenceSession.create(workerData.warmModel, options);
+  const setup = await nextMessage();
+  const { dims, tile, rows, nearest, tasks } = setup;
+  const rowsU8 = new Uint8Array(setup.rowsU8);
+  const blocks = new Int8Array(setup.blocks);
+  // [next task, tiles done]
+  const counters = new Int32Array(setup.counters);
+  const taskCount = tasks.length / 2;
+  const diag = await ort.InferenceSession.create(setup.diagModel, options);
+  const off = await ort.InferenceSession.create(setup.offModel, options);
   let offPairs;
   parentPort.postMessage({ ready: true });
-  const { threshold } = await new Promise((resolve) => parentPort.once("message", resolve));
+  const { threshold } = await nextMessage();
   const thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
   const best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
   // onnxruntime-node refuses tensors on SharedArrayBuffer memory: copy the tile's operands into
@@ -310,7 +316,7 @@ function flush() {
         if (nr * nc <= ${CROSS_LIMIT}) {
           for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) push(r0 + hitRows[a], c0 + hitCols[b]);
         } else {
-          offPairs ??= await ort.InferenceSession.create(workerData.offPairsModel, options);
+          offPairs ??= await ort.InferenceSession.create(setup.offPairsModel, options);
           const again = await offPairs.run({ A: aTensor, B: bTensor, threshold: thresholdTensor });
           const found = again.pairs.dims[1];
           const index = again.pairs.data;
@@ -338,45 +344,59 @@ interface WorkerDone {
 
 type WorkerMessage = { ready?: true; error?: string; pairs?: Int32Array; done?: true } & Partial<WorkerDone>;
 
-/** A worker thread that takes tiles from the shared counter once given the threshold. */
+/** A worker thread that loads onnxruntime at once, then takes tiles from the shared counter once given the data and the threshold. */
 class TileWorker {
   private readonly worker: Worker;
+  private onPairs: (pairs: Int32Array) => void = () => {};
+  private readyResolve!: () => void;
+  private readyReject!: (e: Error) => void;
+  private doneResolve!: (done: WorkerDone) => void;
+  private doneReject!: (e: Error) => void;
   readonly ready: Promise<void>;
   readonly finished: Promise<WorkerDone>;
 
-  constructor(workerData: Record<string, unknown>, onPairs: (pairs: Int32Array) => void) {
+  constructor() {
+    const workerData = {
+      ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
+      warmModel: similarityGraph(1, { rowMax: true }),
+    };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
-    let readyResolve!: () => void;
-    let readyReject!: (e: Error) => void;
-    let doneResolve!: (done: WorkerDone) => void;
-    let doneReject!: (e: Error) => void;
     this.ready = new Promise((resolve, reject) => {
-      readyResolve = resolve;
-      readyReject = reject;
+      this.readyResolve = resolve;
+      this.readyReject = reject;
     });
     this.finished = new Promise((resolve, reject) => {
-      doneResolve = resolve;
-      doneReject = reject;
+      this.doneResolve = resolve;
+      this.doneReject = reject;
     });
-    // Awaited after `ready`; a failure before then is reported through `ready`.
+    // Both are awaited only after setup; a failure before then rejects them for that moment.
+    this.ready.catch(() => {});
     this.finished.catch(() => {});
     const fail = (error: Error) => {
-      readyReject(error);
-      doneReject(error);
+      this.readyReject(error);
+      this.doneReject(error);
     };
     this.worker.on("message", (message: WorkerMessage) => {
-      if (message.ready) readyResolve();
+      if (message.ready) this.readyResolve();
       else if (message.error) fail(new Error(`cluster: similarity worker failed: ${message.error}`));
       else if (message.pairs) {
         try {
-          onPairs(message.pairs);
+          this.onPairs(message.pairs);
         } catch (error) {
           fail(error as Error);
         }
-      } else if (message.done) doneResolve({ best: message.best, seconds: message.seconds ?? 0, tiles: message.tiles ?? 0 });
+      } else if (message.done) {
+        this.doneResolve({ best: message.best, seconds: message.seconds ?? 0, tiles: message.tiles ?? 0 });
+      }
     });
     this.worker.on("error", fail);
     this.worker.on("exit", (code) => fail(new Error(`cluster: similarity worker exited (${code})`)));
+  }
+
+  /** Hands over the shared rows, the tile list and the graphs; `ready` resolves once its sessions exist. */
+  setup(data: Record<string, unknown>, onPairs: (pairs: Int32Array) => void): void {
+    this.onPairs = onPairs;
+    this.worker.postMessage(data);
   }
 
   start(threshold: number): void {
@@ -388,6 +408,33 @@ class TileWorker {
   }
 }
 
+/**
+ * Similarity workers started ahead of the data, so that loading onnxruntime (~0.3 s of CPU per
+ * worker) overlaps reading and normalising the embeddings. One search uses them up.
+ */
+export class SimilarityWorkers {
+  /** @internal */
+  readonly workers: TileWorker[];
+  private used = false;
+
+  /** Starts `threads` workers (2 on the team's 2-core machine). */
+  constructor(threads = 2) {
+    this.workers = Array.from({ length: Math.max(1, threads) }, () => new TileWorker());
+  }
+
+  /** @internal Hands the workers to one search. */
+  take(): TileWorker[] {
+    if (this.used) throw new Error("cluster: similarity workers already used by a search");
+    this.used = true;
+    return this.workers;
+  }
+
+  /** Stops the workers (a search stops those it used; this is for when none ran). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
+
 export async function searchNeighbors(params: NeighborSearchParams): Promise<NeighborSearchResult> {
   const { prepared, minSimilarity, onPair } = params;
   const { rows, dims } = prepared;
@@ -395,7 +442,10 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   // 1.3-1.9 s of onnxruntime time at 28k against 4.4 s with 2048-row tiles.
   const tile = params.tileRows ?? 512;
   const wantNearest = params.nearestNeighbors ?? false;
-  if (dims * 127 * 127 >= 2 ** 31) throw new Error(`cluster: ${dims} dimensions overflow the int32 prefilter`);
+  if (dims * 127 * 127 >= 2 ** 31) {
+    await params.workers?.close();
+    throw new Error(`cluster: ${dims} dimensions overflow the int32 prefilter`);
+  }
 
   const started = performance.now();
   const blockCount = Math.ceil(rows / tile);
@@ -408,14 +458,12 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
       taskCount++;
     }
   }
-  const workerCount = Math.max(1, Math.min(params.threads ?? 2, taskCount));
   // Workers start (load onnxruntime, build sessions) while this thread quantises into the
   // shared arrays they will read.
   const rowsU8 = new Uint8Array(new SharedArrayBuffer(rows * dims));
   const blocks = new Int8Array(new SharedArrayBuffer(rows * dims));
   const counters = new Int32Array(new SharedArrayBuffer(8));
-  const workerData = {
-    ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
+  const setup = {
     dims,
     tile,
     rows,
@@ -444,7 +492,8 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
       if (s >= minSimilarity) onPair(i, j, s);
     }
   };
-  const workers = Array.from({ length: workerCount }, () => new TileWorker(workerData, absorb));
+  const workers = (params.workers ?? new SimilarityWorkers(Math.min(params.threads ?? 2, taskCount))).take();
+  for (const worker of workers) worker.setup(setup, absorb);
 
   const quantizeStarted = performance.now();
   const quantized = quantize(prepared, tile, rowsU8, blocks);
