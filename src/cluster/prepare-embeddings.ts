@@ -124,20 +124,26 @@ function normalizeRows32(
 ): { unit: Float32Array; maxAbs: number } {
   let maxAbs = 0;
   for (let r = 0, base = 0; r < rows; r++, base += dims) {
+    const end = base + dims;
     let sum = 0;
-    for (let k = base; k < base + dims; k++) sum += data[k]! * data[k]!;
+    for (let k = base; k < end; k++) {
+      const x = data[k]!;
+      sum += x * x;
+    }
     if (!Number.isFinite(sum)) throw badValue(data, r, dims, source);
     let norm = Math.fround(Math.sqrt(Math.fround(sum)));
     if (norm === 0) {
       zeroRow[r] = 1;
       norm = 1;
     }
-    for (let k = base; k < base + dims; k++) {
-      unit[k] = data[k]! / norm;
-      const v = unit[k]!; // the stored (for float32, rounded) value
-      if (v > maxAbs) maxAbs = v;
-      else if (-v > maxAbs) maxAbs = -v;
+    let rowMax = 0;
+    for (let k = base; k < end; k++) {
+      const v = Math.fround(data[k]! / norm); // the value the float32 store keeps
+      unit[k] = v;
+      const a = Math.abs(v);
+      if (a > rowMax) rowMax = a;
     }
+    if (rowMax > maxAbs) maxAbs = rowMax;
   }
   return { unit, maxAbs };
 }
