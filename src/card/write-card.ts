@@ -1,11 +1,11 @@
 /**
  * Writes the card of a release folder: `README.md` and the SVG plots under `assets/`.
  */
-import { mkdir, open, rename } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { CardInputs } from "./card-inputs.ts";
 import { renderCard } from "./render-card.ts";
 import { renderPlots } from "./render-plots.ts";
+import { writeFileAtomic } from "../common/write-file-atomic.ts";
 
 export interface WriteCardParams {
   inputs: CardInputs;
@@ -26,20 +26,6 @@ export interface WriteCardResult {
   assets: string[];
 }
 
-/** Temporary file + rename: a killed run never leaves half a card. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}`;
-  const handle = await open(temporary, "w");
-  try {
-    await handle.writeFile(text, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
-}
-
 export async function writeCard(params: WriteCardParams): Promise<WriteCardResult> {
   const text = renderCard({
     inputs: params.inputs,
@@ -51,10 +37,10 @@ export async function writeCard(params: WriteCardParams): Promise<WriteCardResul
   const assets: string[] = [];
   for (const plot of plots) {
     const path = join(params.outDir, ...plot.path.split("/"));
-    await writeAtomically(path, plot.svg);
+    await writeFileAtomic(path, plot.svg);
     assets.push(path);
   }
   const readmePath = join(params.outDir, "README.md");
-  await writeAtomically(readmePath, text);
+  await writeFileAtomic(readmePath, text);
   return { readmePath, assets };
 }

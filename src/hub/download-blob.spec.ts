@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { RuntimeError } from "../common/errors.ts";
 import { setLogSink } from "../common/logger.ts";
 import { downloadBlob } from "./download-blob.ts";
-import { gitBlobSha1 } from "./file-hashes.ts";
+import { gitBlobSha1 } from "../common/file-hashes.ts";
 
 const content = randomBytes(200_000);
 const sha256 = createHash("sha256").update(content).digest("hex");

@@ -6,7 +6,7 @@
  */
 import { open, rename, rm, stat } from "node:fs/promises";
 import { RuntimeError } from "../common/errors.ts";
-import { gitBlobSha1OfFile, sha256OfFile } from "./file-hashes.ts";
+import { gitBlobSha1OfFile, sha256OfFile } from "../common/file-hashes.ts";
 import { describeRequest, isRetryableStatus } from "./retrying-fetch.ts";
 import { RetryableError, parseRetryAfter, withRetries } from "./with-retries.ts";
 import type { RetryPolicy } from "./with-retries.ts";

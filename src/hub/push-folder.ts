@@ -16,7 +16,7 @@ import { RuntimeError, UsageError } from "../common/errors.ts";
 import { log, registerSecret } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
 import { createTag } from "./create-tag.ts";
-import { gitBlobSha1OfFile, sha256OfFile } from "./file-hashes.ts";
+import { gitBlobSha1OfFile, sha256OfFile } from "../common/file-hashes.ts";
 import { toHubFailure } from "./hub-failure.ts";
 import { parseHubRepo, webRoutePrefix } from "./repo-designation.ts";
 import type { HubRepo, HubRepoType } from "./repo-designation.ts";

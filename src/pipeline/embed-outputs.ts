@@ -9,11 +9,10 @@
  *   row in source order, every row whatever its status, with `embedding_row` = its row in the .npy
  *   (null when dropped).
  */
-import { mkdir, open, rename } from "node:fs/promises";
-import { dirname } from "node:path";
 import { Field, Float64, Int64, List, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm";
 import { encodeNpy } from "../common/npy.ts";
+import { writeFileAtomic } from "../common/write-file-atomic.ts";
 
 export type EmbedStatus = "ok" | "no_face" | "error";
 
@@ -43,19 +42,6 @@ export interface EmbedOutputParams {
   embeddingsPath: string;
   /** Index path; `.jsonl` writes JSON lines, anything else Parquet. */
   indexPath?: string;
-}
-
-export async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}`;
-  const handle = await open(temporary, "w");
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
 }
 
 /** Row of the .npy each source row lands in (null when dropped). */
@@ -120,11 +106,11 @@ export function encodeIndexJsonl(rows: readonly EmbedRow[], noFace: "drop" | "ke
 }
 
 export async function writeEmbedOutputs(params: EmbedOutputParams): Promise<void> {
-  await writeAtomically(params.embeddingsPath, encodeNpy(embeddingMatrix(params.rows, params.dim, params.noFace)));
+  await writeFileAtomic(params.embeddingsPath, encodeNpy(embeddingMatrix(params.rows, params.dim, params.noFace)));
   if (params.indexPath) {
     const index = params.indexPath.endsWith(".jsonl")
       ? encodeIndexJsonl(params.rows, params.noFace)
       : encodeIndexParquet(params.rows, params.noFace);
-    await writeAtomically(params.indexPath, index);
+    await writeFileAtomic(params.indexPath, index);
   }
 }

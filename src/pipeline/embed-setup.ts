@@ -12,9 +12,7 @@ import type { ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { isParquetSnapshot, openImageFolder, openParquetImages, selectSplitShards } from "../source/index.ts";
 import type { ImageSource, ImageTransform } from "../source/index.ts";
 import type { EmbedFingerprintParams } from "./embed-cache.ts";
-import { pullReleaseInputs, sha256OfFile } from "./release-inputs.ts";
-
-export { sha256OfFile };
+import { pullReleaseInputs, sha256OfModelFile } from "./release-inputs.ts";
 
 export interface EmbedPlan {
   source: ImageSource;
@@ -35,8 +33,8 @@ export interface EmbedPlan {
 export async function fingerprintOf(plan: Pick<EmbedPlan, "detector" | "recognizer" | "transform">): Promise<EmbedFingerprintParams> {
   const { detector, recognizer, transform } = plan;
   return {
-    detectorSha256: await sha256OfFile(detector.modelPath),
-    recognizerSha256: await sha256OfFile(recognizer.modelPath),
+    detectorSha256: await sha256OfModelFile(detector.modelPath),
+    recognizerSha256: await sha256OfModelFile(recognizer.modelPath),
     preprocessing: {
       detector: {
         kind: detector.kind,

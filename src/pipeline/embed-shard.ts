@@ -16,7 +16,7 @@ import { UsageError } from "../common/errors.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import type { ImageSource } from "../source/index.ts";
 import { embedFingerprint, type EmbedFingerprintParams } from "./embed-cache.ts";
-import { writeAtomically } from "./embed-outputs.ts";
+import { writeFileAtomic } from "../common/write-file-atomic.ts";
 import type { EmbedPlan } from "./embed-setup.ts";
 
 export const PARTIAL_FORMAT = "idclusters-embed-partial/1";
@@ -146,7 +146,7 @@ export async function writePartialManifest(params: {
       index: await sha256OfPath(join(params.dir, PARTIAL_INDEX)),
     },
   };
-  await writeAtomically(join(params.dir, PARTIAL_MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+  await writeFileAtomic(join(params.dir, PARTIAL_MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
   return manifest;
 }
 

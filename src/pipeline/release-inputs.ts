@@ -4,11 +4,10 @@
  * reused without any request); local paths are checked. Model files are hashed once here: the
  * SHA-256 is checked against the config, keys the embed cache and goes into the card.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../common/errors.ts";
+import { sha256OfFile } from "../common/file-hashes.ts";
 import type { ModelLocation, ReleaseConfig } from "../config/index.ts";
 import { pullSnapshot } from "../hub/pull-snapshot.ts";
 import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
@@ -31,14 +30,13 @@ export interface ReleaseInputs {
   recognizer: LocalModel;
 }
 
-export async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
+/** SHA-256 of a model file; an unreadable file is the user's to fix (exit 2), named in the message. */
+export async function sha256OfModelFile(path: string): Promise<string> {
   try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    return await sha256OfFile(path);
   } catch (error) {
     throw new UsageError(`cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
-  return hash.digest("hex");
 }
 
 /** Hub files of the config's source: the split's shards unless `source.include` says otherwise. */
@@ -96,7 +94,7 @@ async function localModel(
     path = join(pulled.snapshotPath, location.file);
     commit = pulled.commit;
   }
-  const sha256 = await sha256OfFile(path);
+  const sha256 = await sha256OfModelFile(path);
   if (expectedSha256 && sha256 !== expectedSha256.toLowerCase()) {
     throw new UsageError(
       `${config.file}: models.${role}.sha256 expects ${expectedSha256}, but ${path} has sha256 ${sha256}`,

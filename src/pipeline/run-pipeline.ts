@@ -17,7 +17,7 @@ import { datasetInfo, listFiles, repoExists } from "@huggingface/hub";
 import { log } from "../common/logger.ts";
 import { readNpy, writeNpy } from "../common/npy.ts";
 import type { ReleaseConfig } from "../config/index.ts";
-import { sha256OfFile } from "../hub/file-hashes.ts";
+import { sha256OfFile } from "../common/file-hashes.ts";
 import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { pullSnapshot } from "../hub/pull-snapshot.ts";
 import { listLocalFiles, pushFolder, type PushFolderResult } from "../hub/push-folder.ts";

@@ -9,9 +9,10 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { sha256OfFile } from "../hub/file-hashes.ts";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { sha256OfFile } from "../common/file-hashes.ts";
+import { writeFileAtomic } from "../common/write-file-atomic.ts";
 
 export interface StageManifest<Extra = unknown> {
   /** SHA-256 of the canonical JSON of the stage's inputs. */
@@ -42,13 +43,7 @@ export function hashInputs(inputs: unknown): string {
   return createHash("sha256").update(canonicalJson(inputs)).digest("hex");
 }
 
-/** Writes `content` to `path` through a temporary file in the same folder and a rename. */
-export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, content);
-  await rename(temporary, path);
-}
+export { writeFileAtomic };
 
 export function manifestPath(workDir: string, stage: string): string {
   return join(workDir, "stages", `${stage}.json`);

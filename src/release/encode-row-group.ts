@@ -3,7 +3,7 @@
  * splices into a shard (parquet-shard-writer.ts). Pure and deterministic, so it runs the same on
  * the main thread or in an encoder worker (row-group-encoder-pool.ts).
  */
-import { Compression, Encoding, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm";
+import { Compression, Encoding, Table as WasmTable, WriterPropertiesBuilder, wasmMemory, writeParquet } from "parquet-wasm";
 import type { WriterProperties } from "parquet-wasm";
 import { ipcStreamOf, type IpcScratch } from "./ipc-stream.ts";
 import { huggingfaceMetadata, recordBatchOfPacked, releaseArrowSchema } from "./release-schema.ts";
@@ -43,9 +43,46 @@ export function releaseWriterProperties(params: RowGroupEncoding): WriterPropert
   return builder.build();
 }
 
-/** The row group as a complete one-row-group Parquet file; `scratch` is reused for the Arrow IPC bytes. */
-export function encodeRowGroup(encoding: RowGroupEncoding, packed: PackedRowGroup, scratch?: IpcScratch): Uint8Array {
+const typedArraySlice = Uint8Array.prototype.slice;
+
+/**
+ * `writeParquet`, with its result copied into `output`'s reused buffer instead of a fresh one.
+ *
+ * parquet-wasm's glue returns `wasmBytes.subarray(ptr, ptr + len).slice()` and frees the wasm copy
+ * (node_modules/parquet-wasm/node/parquet_wasm.js, `writeParquet`); that `.slice()` into a fresh
+ * multi-megabyte buffer per row group was the largest single cost of the writer (27 % of its CPU
+ * time under --cpu-prof: page faults and zeroing of new memory, not the copy). The glue calls
+ * `.slice()` exactly once in `writeParquet` (checked in its source), synchronously, so for the
+ * duration of that call `Uint8Array.prototype.slice` copies views of the wasm memory into `output`
+ * instead; anything else gets the standard slice. The bytes are the same either way.
+ */
+export function writeParquetInto(table: WasmTable, properties: WriterProperties, output: IpcScratch): Uint8Array {
+  let copied: Uint8Array | undefined;
+  const prototype = Uint8Array.prototype as { slice: typeof typedArraySlice };
+  prototype.slice = function (this: Uint8Array, ...args: [number?, number?]): Uint8Array<ArrayBuffer> {
+    if (args.length > 0 || copied || this.buffer !== (wasmMemory() as { buffer: ArrayBufferLike }).buffer) return typedArraySlice.apply(this, args);
+    copied = output.get(this.length);
+    copied.set(this);
+    return copied as Uint8Array<ArrayBuffer>;
+  };
+  let result: Uint8Array;
+  try {
+    result = writeParquet(table, properties);
+  } finally {
+    delete (prototype as { slice?: unknown }).slice;
+  }
+  if (result !== copied) throw new Error("parquet-wasm's writeParquet did not copy its result as expected");
+  return result;
+}
+
+/**
+ * The row group as a complete one-row-group Parquet file; `scratch` is reused for the Arrow IPC
+ * bytes. With `output`, the file lives in its reused buffer, valid until the next call with it.
+ */
+export function encodeRowGroup(encoding: RowGroupEncoding, packed: PackedRowGroup, scratch?: IpcScratch, output?: IpcScratch): Uint8Array {
   const schema = releaseArrowSchema(encoding.columns);
   const batch = recordBatchOfPacked(schema, encoding.columns, packed);
-  return writeParquet(WasmTable.fromIPCStream(ipcStreamOf(batch, scratch)), releaseWriterProperties(encoding));
+  const table = WasmTable.fromIPCStream(ipcStreamOf(batch, scratch));
+  const properties = releaseWriterProperties(encoding);
+  return output ? writeParquetInto(table, properties, output) : writeParquet(table, properties);
 }

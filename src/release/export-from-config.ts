@@ -12,7 +12,8 @@ import { readNpy, readNpyHeader } from "../common/npy.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { pullSnapshot } from "../hub/pull-snapshot.ts";
-import { planFromConfig, sha256OfFile } from "../pipeline/embed-setup.ts";
+import { planFromConfig } from "../pipeline/embed-setup.ts";
+import { sha256OfModelFile } from "../pipeline/release-inputs.ts";
 import { isParquetSnapshot, listImageFolder, selectSplitShards } from "../source/index.ts";
 import { exportRelease, type ExportReleaseResult } from "./export-release.ts";
 import { inferredPassThroughColumns, parquetPassThroughColumns } from "./pass-through-columns.ts";
@@ -152,8 +153,8 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
     };
   };
   const models = [
-    model("detector", await sha256OfFile(plan.detector.modelPath)),
-    model("recognizer", await sha256OfFile(plan.recognizer.modelPath)),
+    model("detector", await sha256OfModelFile(plan.detector.modelPath)),
+    model("recognizer", await sha256OfModelFile(plan.recognizer.modelPath)),
   ];
   const location = config.source.location;
   const source =

@@ -42,6 +42,13 @@ export class RowGroupEncoderPool {
   private failure: Error | undefined;
   private readonly ipcScratch = new IpcScratch();
   private readonly packScratch = new IpcScratch();
+  /**
+   * Inline encoding writes each encoded row group into one of two reused buffers, in turn: the
+   * caller appends row group k (its disk write still in flight) before k + 1 is encoded, and
+   * appending k + 1 waits for k's write, so k's buffer is free again when k + 2 is encoded.
+   */
+  private readonly outputScratches = [new IpcScratch(), new IpcScratch()] as const;
+  private encodedInline = 0;
 
   constructor(workers = defaultEncodeWorkers()) {
     for (let i = 0; i < workers; i++) {
@@ -79,9 +86,13 @@ export class RowGroupEncoderPool {
     return this.slots.length === 0 ? this.packScratch : undefined;
   }
 
-  /** Encodes a packed row group; its buffers are transferred to the worker (unusable afterwards). */
+  /**
+   * Encodes a packed row group; its buffers are transferred to the worker (unusable afterwards).
+   * Inline, the result is valid until the second next call: append it (and let the shard writer
+   * finish writing it) before then, as writeReleaseShards does.
+   */
   async encode(encoding: RowGroupEncoding, packed: PackedRowGroup): Promise<Uint8Array> {
-    if (this.slots.length === 0) return encodeRowGroup(encoding, packed, this.ipcScratch);
+    if (this.slots.length === 0) return encodeRowGroup(encoding, packed, this.ipcScratch, this.outputScratches[this.encodedInline++ % 2]);
     if (this.failure) throw this.failure;
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     await slot.ready;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeError, UsageError } from "../../src/common/errors.ts";
-import { gitBlobSha1 } from "../../src/hub/file-hashes.ts";
+import { gitBlobSha1 } from "../../src/common/file-hashes.ts";
 import { pullSnapshot } from "../../src/hub/pull-snapshot.ts";
 import { FAST_RETRIES, TOKEN, bytes, captureLogs, startEmulator } from "./setup.ts";
 

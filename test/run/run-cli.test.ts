@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pushFolder } from "../../src/hub/index.ts";
-import { sha256OfFile } from "../../src/hub/file-hashes.ts";
+import { sha256OfFile } from "../../src/common/file-hashes.ts";
 import { readNpy } from "../../src/common/npy.ts";
 import { readReleaseRows } from "../../src/pipeline/run-release-rows.ts";
 import { FAST_RETRIES, TOKEN, captureLogs, startEmulator } from "../hub/setup.ts";
