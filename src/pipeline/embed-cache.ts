@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { log } from "../common/logger.ts";
+import { canonicalJson } from "../common/canonical-json.ts";
 
 const FORMAT = "idclusters-embed-cache/1";
 
@@ -51,18 +52,6 @@ interface StoredRecord extends Omit<EmbedRecord, "embedding"> {
 
 function sha256(text: string | Uint8Array): string {
   return createHash("sha256").update(text).digest("hex");
-}
-
-/** JSON with sorted keys, so the fingerprint does not depend on property order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function embedFingerprint(params: EmbedFingerprintParams): string {

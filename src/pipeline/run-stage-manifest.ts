@@ -13,6 +13,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256OfFile } from "../common/file-hashes.ts";
 import { writeFileAtomic } from "../common/write-file-atomic.ts";
+import { canonicalJson } from "../common/canonical-json.ts";
 
 export interface StageManifest<Extra = unknown> {
   /** SHA-256 of the canonical JSON of the stage's inputs. */
@@ -29,15 +30,7 @@ export interface StageManifest<Extra = unknown> {
 }
 
 /** JSON with object keys sorted and bigints as strings: the same inputs always hash the same. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === "bigint") return v.toString();
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return v;
-  });
-}
+export { canonicalJson };
 
 export function hashInputs(inputs: unknown): string {
   return createHash("sha256").update(canonicalJson(inputs)).digest("hex");
