@@ -26,7 +26,7 @@ export interface NeighborSearchParams {
   threads?: number;
   /** Workers started earlier (see `SimilarityWorkers`); this search uses and stops them. Default: `threads` new ones. */
   workers?: SimilarityWorkers;
-  /** Called now and then with the number of tiles done and the total. */
+  /** Called once per tile done (in batches, every 0.1 s) with the number of tiles done and the total. */
   onTile?: (done: number, total: number) => void;
 }
 
@@ -512,13 +512,16 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
     const onTile = params.onTile;
     if (onTile) {
       let reported = 0;
-      progress = setInterval(() => {
-        const tilesDone = Atomics.load(counters, 1);
-        if (tilesDone > reported) onTile((reported = tilesDone), taskCount);
-      }, 100);
+      // One call per tile, as before tiles were counted in shared memory.
+      const report = (upTo: number) => {
+        while (reported < upTo) onTile(++reported, taskCount);
+      };
+      progress = setInterval(() => report(Atomics.load(counters, 1)), 100);
+      done = await Promise.all(workers.map((w) => w.finished));
+      report(taskCount);
+    } else {
+      done = await Promise.all(workers.map((w) => w.finished));
     }
-    done = await Promise.all(workers.map((w) => w.finished));
-    params.onTile?.(taskCount, taskCount);
   } finally {
     if (progress) clearInterval(progress);
     await Promise.all(workers.map((w) => w.close()));
