@@ -105,7 +105,9 @@ export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
     throw new UsageError(`min_samples must be an integer >= 1, got ${minSamples}`);
   }
   // The first pass's workers load onnxruntime while the rows are normalised.
-  const firstWorkers = new SimilarityWorkers(params.threads ?? 2);
+  const { rows: inputRows, dims: inputDims, data: inputData } = params.embeddings;
+  const validShape = inputRows >= 1 && inputDims >= 1 && inputData.length === inputRows * inputDims;
+  const firstWorkers = new SimilarityWorkers(params.threads ?? 2, validShape ? { rows: inputRows, dims: inputDims } : undefined);
   let prepared: ReturnType<typeof prepareEmbeddings>;
   try {
     prepared = prepareEmbeddings({ matrix: params.embeddings, eps, source: params.source, inPlace: params.inPlace });
