@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { UsageError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
-import { int64Array, readNpy, writeNpy } from "../common/npy.ts";
+import { int64Array, writeNpy } from "../common/npy.ts";
 import type { NpyArray } from "../common/npy.ts";
 import { computeClusterStats } from "./cluster-stats.ts";
 import type { ClusterStats } from "./cluster-stats.ts";
@@ -14,6 +14,7 @@ import type { DbscanResult } from "./dbscan.ts";
 import { nearestNeighborHistogram } from "./nearest-neighbor-histogram.ts";
 import type { NearestNeighborHistogram } from "./nearest-neighbor-histogram.ts";
 import { applyNoisePolicy } from "./noise-policy.ts";
+import { readNpyParallel } from "./read-npy-parallel.ts";
 import type { NoisePolicy, NoisePolicyResult } from "./noise-policy.ts";
 import type { EmbeddingMatrix } from "./prepare-embeddings.ts";
 
@@ -64,7 +65,7 @@ export function embeddingMatrixOf(array: NpyArray, source: string): EmbeddingMat
 }
 
 export async function runCluster(params: RunClusterParams): Promise<RunClusterResult> {
-  const embeddings = embeddingMatrixOf(readNpy(params.embeddingsPath), params.embeddingsPath);
+  const embeddings = embeddingMatrixOf(await readNpyParallel({ path: params.embeddingsPath }), params.embeddingsPath);
   const wantNearest = params.nearestNeighbors ?? true;
   const result = await dbscan({
     embeddings,
