@@ -12,7 +12,7 @@ import type { ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { isParquetSnapshot, openImageFolder, openParquetImages, selectSplitShards } from "../source/index.ts";
 import type { ImageSource, ImageTransform } from "../source/index.ts";
 import type { EmbedFingerprintParams } from "./embed-cache.ts";
-import { pullReleaseInputs, sha256OfModelFile } from "./release-inputs.ts";
+import { pullReleaseInputs, sha256OfModelFile, type ReleaseInputs } from "./release-inputs.ts";
 
 export interface EmbedPlan {
   source: ImageSource;
@@ -27,14 +27,18 @@ export interface EmbedPlan {
   embeddingsPath: string;
   indexPath?: string;
   cacheRoot: string;
+  /** SHA-256 of the two model files when already known (hashed while pulling): saves rehashing. */
+  modelSha256?: { detector: string; recognizer: string };
 }
 
 /** The cache fingerprint: model bytes and every parameter that changes a face result. */
-export async function fingerprintOf(plan: Pick<EmbedPlan, "detector" | "recognizer" | "transform">): Promise<EmbedFingerprintParams> {
+export async function fingerprintOf(
+  plan: Pick<EmbedPlan, "detector" | "recognizer" | "transform" | "modelSha256">,
+): Promise<EmbedFingerprintParams> {
   const { detector, recognizer, transform } = plan;
   return {
-    detectorSha256: await sha256OfModelFile(detector.modelPath),
-    recognizerSha256: await sha256OfModelFile(recognizer.modelPath),
+    detectorSha256: plan.modelSha256?.detector ?? (await sha256OfModelFile(detector.modelPath)),
+    recognizerSha256: plan.modelSha256?.recognizer ?? (await sha256OfModelFile(recognizer.modelPath)),
     preprocessing: {
       detector: {
         kind: detector.kind,
@@ -72,10 +76,17 @@ function transformOf(config: ReleaseConfig): ImageTransform | undefined {
   return { size: images.size, fit: images.fit, kernel: images.kernel, format: images.format, quality: images.quality };
 }
 
-/** The plan of `idclusters embed --config <file>`: outputs and cache in the config's work dir. */
-export async function planFromConfig(config: ReleaseConfig, hub: ResolveHubSettingsParams): Promise<EmbedPlan> {
+/**
+ * The plan of `idclusters embed --config <file>`: outputs and cache in the config's work dir.
+ * `inputs` are the config's pulled inputs when the caller already has them (`run` does).
+ */
+export async function planFromConfig(
+  config: ReleaseConfig,
+  hub: ResolveHubSettingsParams,
+  inputs?: ReleaseInputs,
+): Promise<EmbedPlan> {
   const { source: sourceConfig } = config;
-  const inputs = await pullReleaseInputs(config, hub);
+  inputs ??= await pullReleaseInputs(config, hub);
   const source = await openLocalSource({
     path: inputs.sourcePath,
     format: sourceConfig.format,
@@ -106,6 +117,7 @@ export async function planFromConfig(config: ReleaseConfig, hub: ResolveHubSetti
     embeddingsPath: join(config.workDir, "embeddings.npy"),
     indexPath: join(config.workDir, "embeddings-index.parquet"),
     cacheRoot: join(config.workDir, "cache", "embed"),
+    modelSha256: { detector: inputs.detector.sha256, recognizer: inputs.recognizer.sha256 },
   };
 }
 

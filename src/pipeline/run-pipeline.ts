@@ -25,7 +25,7 @@ import { createRetryingFetch } from "../hub/retrying-fetch.ts";
 import { exportFromConfig, workFiles } from "../release/export-from-config.ts";
 import { runEmbed, type EmbedSummary } from "./embed-run.ts";
 import { fingerprintOf, planFromConfig } from "./embed-setup.ts";
-import { pullReleaseInputs } from "./release-inputs.ts";
+import { pullReleaseInputs, type ReleaseInputs } from "./release-inputs.ts";
 import { diffCards, type CardDiff } from "./run-card-diff.ts";
 import { readReleaseRows } from "./run-release-rows.ts";
 import { canonicalJson, hashInputs, hashOutputs, validManifest, writeFileAtomic, writeManifest } from "./run-stage-manifest.ts";
@@ -127,7 +127,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
 
   // 2. Embed. Cached per image by runEmbed itself; a Hub source at a resolved commit is immutable,
   // so a matching manifest skips even the cache walk (what makes an unchanged 28k rerun fast).
-  const plan = await planFromConfig(config, params.hub);
+  const plan = await planFromConfig(config, params.hub, inputs);
   const fingerprint = await fingerprintOf(plan);
   const embedKey = hashInputs({
     stage: "embed",
@@ -238,7 +238,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     let extra: IdsExtra = { previousCommit: previous?.commit ?? null, changelog: null };
     await copyAtomic(sklearnLabels, files.labels);
     if (policy === "stable" && previous && Object.keys(previous.data).length > 0) {
-      extra = { ...extra, changelog: await stableLabels({ config, params, previous, settings, sklearnLabels }) };
+      extra = { ...extra, changelog: await stableLabels({ config, params, inputs, previous, settings, sklearnLabels }) };
     }
     await writeManifest<IdsExtra>(workDir, "ids", { inputHash: idsKey, ...(await hashOutputs(workDir, ["labels.npy"])), extra });
     ids = { inputHash: idsKey, outputs: {}, extra };
@@ -267,7 +267,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
       const text = await readFile(join(outDir, "README.md"), "utf8").catch(() => undefined);
       if (text !== undefined) existing = { text, name: join(outDir, "README.md") };
     }
-    await exportWithCard({ config, params, outDir, previousCommit, changelog, existing });
+    await exportWithCard({ config, params, inputs, outDir, previousCommit, changelog, existing });
     exported = { inputHash: exportKey, ...(await hashOutputs(outDir, await listLocalFiles(outDir))) };
     await writeManifest(workDir, "export", exported);
     stages.export = "ran";
@@ -371,6 +371,7 @@ async function readTargetHead(
  * the SHA-256 of every image as it will be published; the previous release's shards give theirs.
  */
 async function stableLabels(args: {
+  inputs: ReleaseInputs;
   config: ReleaseConfig;
   params: RunPipelineParams;
   previous: PreviousRelease;
@@ -380,7 +381,7 @@ async function stableLabels(args: {
   const { config, previous, settings } = args;
   const provisional = join(config.workDir, "provisional-release");
   await rm(provisional, { recursive: true, force: true });
-  await exportFromConfig({ config, outDir: provisional, hub: args.params.hub });
+  await exportFromConfig({ config, outDir: provisional, hub: args.params.hub, inputs: args.inputs });
   const current = await readReleaseRows({ folder: provisional, split: config.release.split });
   const snap = await pullSnapshot({ repo: config.release.target, revision: previous.commit, include: ["data/**"], ...settings });
   const old = await readReleaseRows({ folder: snap.snapshotPath, split: config.release.split });
@@ -405,6 +406,7 @@ async function stableLabels(args: {
 
 /** Shards + card + card-inputs.json into `<outDir>.partial`, then swapped in for `outDir`. */
 async function exportWithCard(args: {
+  inputs: ReleaseInputs;
   config: ReleaseConfig;
   params: RunPipelineParams;
   outDir: string;
@@ -416,7 +418,7 @@ async function exportWithCard(args: {
   const { config, outDir } = args;
   const partial = `${outDir}.partial`;
   await rm(partial, { recursive: true, force: true });
-  const result = await exportFromConfig({ config, outDir: partial, hub: args.params.hub });
+  const result = await exportFromConfig({ config, outDir: partial, hub: args.params.hub, inputs: args.inputs });
   const card = await import("../card/index.ts");
   const inputs = {
     config,

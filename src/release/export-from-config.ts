@@ -10,10 +10,9 @@ import { join } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { readNpy, readNpyHeader } from "../common/npy.ts";
 import type { ReleaseConfig } from "../config/index.ts";
-import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
-import { pullSnapshot } from "../hub/pull-snapshot.ts";
+import type { ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { planFromConfig } from "../pipeline/embed-setup.ts";
-import { sha256OfModelFile } from "../pipeline/release-inputs.ts";
+import { pullReleaseInputs, type ReleaseInputs } from "../pipeline/release-inputs.ts";
 import { isParquetSnapshot, listImageFolder, selectSplitShards } from "../source/index.ts";
 import { exportRelease, type ExportReleaseResult } from "./export-release.ts";
 import { inferredPassThroughColumns, parquetPassThroughColumns } from "./pass-through-columns.ts";
@@ -36,6 +35,8 @@ export interface ExportFromConfigParams {
   /** Release folder to write. */
   outDir: string;
   hub: ResolveHubSettingsParams;
+  /** The config's inputs when the caller already pulled them (`run`); pulled here otherwise. */
+  inputs?: ReleaseInputs;
   onProgress?: (phase: "read" | "write", done: number, total: number) => void;
 }
 
@@ -67,23 +68,6 @@ function readInt64Npy(path: string, what: string): BigInt64Array {
   return array.data instanceof BigInt64Array ? array.data : BigInt64Array.from(array.data as Int32Array, (v) => BigInt(v));
 }
 
-/** Where the source lies on disk: the local path, or the Hub snapshot (already pulled by the plan: no request). */
-async function sourcePathOf(config: ReleaseConfig, hub: ResolveHubSettingsParams): Promise<string> {
-  const location = config.source.location;
-  if (location.kind === "local") return location.path;
-  const settings = resolveHubSettings(hub);
-  const pulled = await pullSnapshot({
-    repo: location.repo,
-    revision: location.revision,
-    include: config.source.include ?? [`data/${config.source.split}-*`],
-    exclude: config.source.exclude,
-    hubUrl: settings.hubUrl,
-    accessToken: settings.accessToken,
-    cacheDir: settings.cacheDir,
-  });
-  return pulled.snapshotPath;
-}
-
 async function passThroughColumns(sourcePath: string, config: ReleaseConfig): Promise<ReleaseColumn[]> {
   const names = config.source.passThrough;
   if (names.length === 0) return [];
@@ -103,8 +87,9 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
   const files = workFiles(config.workDir);
   if (!existsSync(files.index)) throw new UsageError(`${files.index} is missing: run idclusters embed --config ${config.file} first`);
   if (!existsSync(files.stats)) throw new UsageError(`${files.stats} is missing: run idclusters cluster --config ${config.file} first`);
-  const plan = await planFromConfig(config, params.hub);
-  const sourcePath = await sourcePathOf(config, params.hub);
+  const inputs = params.inputs ?? (await pullReleaseInputs(config, params.hub));
+  const plan = await planFromConfig(config, params.hub, inputs);
+  const sourcePath = inputs.sourcePath;
   const index = await readEmbedIndex(files.index);
   const labels = readInt64Npy(files.labels, `run idclusters cluster --config ${config.file} first`);
   const embeddingRows = existsSync(files.embeddings) ? readNpyHeader(files.embeddings).shape[0] : undefined;
@@ -153,8 +138,8 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
     };
   };
   const models = [
-    model("detector", await sha256OfModelFile(plan.detector.modelPath)),
-    model("recognizer", await sha256OfModelFile(plan.recognizer.modelPath)),
+    model("detector", inputs.detector.sha256),
+    model("recognizer", inputs.recognizer.sha256),
   ];
   const location = config.source.location;
   const source =
