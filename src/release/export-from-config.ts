@@ -18,17 +18,10 @@ import { exportRelease, type ExportReleaseResult } from "./export-release.ts";
 import { inferredPassThroughColumns, parquetPassThroughColumns } from "./pass-through-columns.ts";
 import { readEmbedIndex } from "./read-embed-index.ts";
 import type { ReleaseColumn } from "./release-schema.ts";
+import type { CardModel } from "../card/index.ts";
 
-export interface ReleaseModelInfo {
-  role: "detector" | "recognizer";
-  kind?: string;
-  repo?: string;
-  file?: string;
-  revision?: string;
-  path?: string;
-  sha256: string;
-  license?: string;
-}
+/** The models the labels depend on, as the card lists them. */
+export type ReleaseModelInfo = CardModel;
 
 export interface ExportFromConfigParams {
   config: ReleaseConfig;
