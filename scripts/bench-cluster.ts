@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NpyWriter, readNpy } from "../src/common/npy.ts";
+import { mulberry32 } from "../src/common/seeded-random.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -30,17 +31,7 @@ const repo = fileURLToPath(new URL("..", import.meta.url));
 const python = "/usr/bin/python3";
 const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 
-/** mulberry32: small, seeded, good enough for synthetic embeddings. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /**
  * Identities of 1-6 images around random unit centres; member noise chosen so same-identity

@@ -19,6 +19,7 @@ import { makeImageParquet } from "../test/support/make-image-parquet.ts";
 import { runCli } from "../test/support/run-cli.ts";
 import { createHash } from "node:crypto";
 import sharp from "sharp";
+import { mulberry32 } from "../src/common/seeded-random.ts";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 28_000);
 const DIM = 512;
@@ -31,15 +32,6 @@ if (!existsSync(MODELS)) {
   process.exit(0);
 }
 
-function random(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(x ^ (x >>> 15), 1 | x);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A valid JPEG made distinct per row by a comment segment (the pixels do not matter here). */
 function jpegFor(base: Uint8Array, row: number): Uint8Array {
@@ -90,7 +82,7 @@ release: { target: me/bench-release }
   const config = await loadConfig({ file: configFile, workDir: work });
   const plan = await planFromConfig(config, { hubUrl: hub.url, cacheDir: join(root, "hf-cache") });
   const cache = await EmbedCache.open({ root: plan.cacheRoot, fingerprint: await fingerprintOf(plan) });
-  const rand = random(7);
+  const rand = mulberry32(7);
   const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
   let centre = new Float32Array(DIM);
   let left = 0;

@@ -1,17 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { nearestNeighborHistogram } from "./nearest-neighbor-histogram.ts";
+import { mulberry32 } from "../common/seeded-random.ts";
 
 /** Seeded normal samples (mulberry32 + Box-Muller). */
 function normals(seed: number, count: number, mean: number, sd: number): number[] {
-  let a = seed;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   return Array.from({ length: count }, () => mean + sd * Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand()));
 }
 

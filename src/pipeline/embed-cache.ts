@@ -13,10 +13,11 @@
  * warning. Embeddings are stored as base64 of their float32 bytes, so they round-trip bit for bit.
  */
 import { createHash } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { log } from "../common/logger.ts";
 import { canonicalJson } from "../common/canonical-json.ts";
+import { writeFileAtomic } from "../common/write-file-atomic.ts";
 
 const FORMAT = "idclusters-embed-cache/1";
 
@@ -72,23 +73,9 @@ function decodeEmbedding(text: string | null): Float32Array | null {
   return out;
 }
 
-async function writeFileDurably(dir: string, name: string, content: string): Promise<void> {
-  const temporary = join(dir, `.tmp-${process.pid}-${name}`);
-  const handle = await open(temporary, "w");
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, join(dir, name));
-  // The rename itself must reach the disk too, or a crash could forget a batch we reported done.
-  const folder = await open(dir, "r");
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
+/** Durable batch write: a crash loses at most the batch being written, never one reported done. */
+function writeFileDurably(dir: string, name: string, content: string): Promise<void> {
+  return writeFileAtomic(join(dir, name), content, { temporaryName: `.tmp-${process.pid}-${name}`, syncFolder: true });
 }
 
 function processIsAlive(pid: number): boolean {

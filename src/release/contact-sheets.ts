@@ -9,6 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { OverlayOptions } from "sharp";
+import { mulberry32 } from "../common/seeded-random.ts";
 
 export interface SheetCluster {
   clusterId: number;
@@ -51,14 +52,7 @@ export function chooseClusters(params: ChooseClustersParams): ChosenCluster[] {
     .filter((c) => c.weakestLink !== null && c.size >= 2)
     .sort((a, b) => a.weakestLink! - b.weakestLink! || a.clusterId - b.clusterId);
   for (const c of borderline) take(c, "borderline");
-  // Mulberry32: a fixed sequence for a fixed seed.
-  let state = params.seed ?? 1;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(params.seed ?? 1);
   const rest = bySize.filter((c) => !taken.has(c.clusterId));
   for (let i = rest.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

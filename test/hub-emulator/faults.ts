@@ -1,17 +1,7 @@
 /** Deterministic fault picking for the emulator (see FaultPlan in types.ts). */
 import type { FaultKind, FaultPlan } from "./types.ts";
+import { mulberry32 } from "../../src/common/seeded-random.ts";
 
-/** mulberry32: a tiny seeded PRNG, so a fault sequence is reproducible from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class FaultInjector {
   private plan: FaultPlan | null = null;
