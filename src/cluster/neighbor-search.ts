@@ -206,6 +206,12 @@ function transposeBlocks(rowsU8: Uint8Array, blocks: Int8Array, rows: number, di
  * column ReduceMax only (GreaterOrEqual + NonZero cost ~40 % of the tile); every pair at or above
  * the threshold lies in (rows whose max passes) x (columns whose max passes), so that cross product
  * is the candidate set, or, when it is large, the tile is run again through the NonZero graph.
+ *
+ * The per-tile code is a handful of small functions over module-level state, and the operand
+ * tensors are made once and refilled: V8 optimises a hot function together with everything it
+ * inlines, and when the whole loop (with onnxruntime's Tensor constructor inlined) lived in one
+ * async function, TurboFan spent ~100 ms of CPU per worker compiling it three times over, on the
+ * same two cores the tiles need (seen with --trace-opt at 28k).
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -218,6 +224,7 @@ const options = {
   logSeverityLevel: 3,
   extra: { session: { intra_op: { allow_spinning: "0" } } },
 };
+
 let pairs = new Int32Array(2 * ${FLUSH_PAIRS});
 let pairCount = 0;
 function push(i, j) {
@@ -236,112 +243,164 @@ function flush() {
   parentPort.postMessage({ pairs: out }, [out.buffer]);
   pairCount = 0;
 }
-(async () => {
-  // A one-node session initialises onnxruntime while the parent still reads and normalises.
-  await ort.InferenceSession.create(workerData.warmModel, options);
-  // Fault in this worker's share of the quantisation buffers while the parent normalises (fresh
-  // memory costs ~3.5 ms per MiB in page faults on the team's VM). A compare-exchange of 0 with 0
-  // writes nothing, so it cannot clobber a value the parent has already stored there.
-  for (const shared of workerData.prefault ?? []) {
-    const bytes = new Int8Array(shared);
-    const share = Math.ceil(bytes.length / workerData.of / 4096) * 4096;
-    const end = Math.min(bytes.length, (workerData.index + 1) * share);
-    for (let at = workerData.index * share; at < end; at += 4096) Atomics.compareExchange(bytes, at, 0, 0);
+
+// Fault in this worker's share of the quantisation buffers while the parent normalises (fresh
+// memory costs ~3.5 ms per MiB in page faults on the team's VM). A compare-exchange of 0 with 0
+// writes nothing, so it cannot clobber a value the parent has already stored there.
+function prefault(shared, index, of) {
+  const bytes = new Int8Array(shared);
+  const share = Math.ceil(bytes.length / of / 4096) * 4096;
+  const end = Math.min(bytes.length, (index + 1) * share);
+  for (let at = index * share; at < end; at += 4096) Atomics.compareExchange(bytes, at, 0, 0);
+}
+
+// The search, set once by setup().
+let dims, tile, rows, nearest, tasks, taskCount, rowsU8, blocks, counters;
+let diag, off, offPairs, offPairsModel, threshold, thresholdTensor, best;
+// onnxruntime-node refuses tensors on SharedArrayBuffer memory: the tile's operands are copied
+// into buffers of our own, under tensors made once per shape; the row block is only copied when
+// it changes.
+let aBuffer, bBuffer, hitRows, hitCols;
+const aTensors = new Map(), bTensors = new Map(), masks = new Map();
+let aBlock = -1;
+// The current tile: its first row and column, height and width.
+let r0 = 0, c0 = 0, m = 0, w = 0;
+
+function tensorOver(cache, type, buffer, count) {
+  let tensor = cache.get(count);
+  if (!tensor) {
+    const dimsOf = type === "uint8" ? [count, dims] : [dims, count];
+    tensor = new ort.Tensor(type, buffer.subarray(0, count * dims), dimsOf);
+    cache.set(count, tensor);
   }
-  const setup = await nextMessage();
-  const { dims, tile, rows, nearest, tasks } = setup;
-  const rowsU8 = new Uint8Array(setup.rowsU8);
-  const blocks = new Int8Array(setup.blocks);
-  // [next task, tiles done]
-  const counters = new Int32Array(setup.counters);
-  const taskCount = tasks.length / 2;
-  const diag = await ort.InferenceSession.create(setup.diagModel, options);
-  const off = await ort.InferenceSession.create(setup.offModel, options);
-  let offPairs;
-  parentPort.postMessage({ ready: true });
-  const { threshold } = await nextMessage();
-  const thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
-  const best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
-  // onnxruntime-node refuses tensors on SharedArrayBuffer memory: copy the tile's operands into
-  // buffers of our own, reused for every tile; the row block is only copied when it changes.
-  const aBuffer = new Uint8Array(tile * dims), bBuffer = new Int8Array(tile * dims);
-  const hitRows = new Int32Array(tile), hitCols = new Int32Array(tile);
-  let mask, aBlock = -1, aTensor;
-  let seconds = 0, tiles = 0;
+  return tensor;
+}
+
+/** Sets the current tile and copies its operands in. */
+function loadOperands(bi, bj) {
+  r0 = bi * tile;
+  c0 = bj * tile;
+  m = Math.min(tile, rows - r0);
+  w = Math.min(tile, rows - c0);
+  if (aBlock !== bi) {
+    aBuffer.set(rowsU8.subarray(r0 * dims, (r0 + m) * dims));
+    aBlock = bi;
+  }
+  bBuffer.set(blocks.subarray(c0 * dims, (c0 + w) * dims));
+}
+
+function operands() {
+  return { A: tensorOver(aTensors, "uint8", aBuffer, m), B: tensorOver(bTensors, "int8", bBuffer, w) };
+}
+
+function diagonalFeeds() {
+  const feeds = operands();
+  feeds.threshold = thresholdTensor;
+  if (nearest) {
+    let mask = masks.get(m);
+    if (!mask) {
+      const values = new Int32Array(m * m);
+      for (let i = 0; i < m; i++) values[i * m + i] = ${DIAGONAL_MASK};
+      mask = new ort.Tensor("int32", values, [m, m]);
+      masks.set(m, mask);
+    }
+    feeds.mask = mask;
+  }
+  return feeds;
+}
+
+function takeDiagonal(out) {
+  const found = out.pairs.dims[1];
+  const index = out.pairs.data;
+  for (let p = 0; p < found; p++) {
+    const i = Number(index[p]), j = Number(index[found + p]);
+    // diagonal tiles hold each pair twice and the self pairs
+    if (i < j) push(r0 + i, r0 + j);
+  }
+  if (nearest) {
+    // the tile is symmetric: its row maxima are its column maxima
+    const rowMax = out.rowMax.data;
+    for (let i = 0; i < m; i++) if (rowMax[i] > best[r0 + i]) best[r0 + i] = rowMax[i];
+  }
+}
+
+/** Takes an off-diagonal tile's maxima; true when its candidates need the NonZero graph. */
+function takeOffDiagonal(out) {
+  const rowMax = out.rowMax.data, colMax = out.colMax.data;
+  let nr = 0, nc = 0;
+  for (let i = 0; i < m; i++) {
+    const v = rowMax[i];
+    if (v >= threshold) hitRows[nr++] = i;
+    if (nearest && v > best[r0 + i]) best[r0 + i] = v;
+  }
+  for (let j = 0; j < w; j++) {
+    const v = colMax[j];
+    if (v >= threshold) hitCols[nc++] = j;
+    if (nearest && v > best[c0 + j]) best[c0 + j] = v;
+  }
+  if (nr === 0 || nc === 0) return false;
+  if (nr * nc > ${CROSS_LIMIT}) return true;
+  for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) push(r0 + hitRows[a], c0 + hitCols[b]);
+  return false;
+}
+
+function takePairs(out) {
+  const found = out.pairs.dims[1];
+  const index = out.pairs.data;
+  for (let p = 0; p < found; p++) push(r0 + Number(index[p]), c0 + Number(index[found + p]));
+}
+
+async function runTiles() {
+  let seconds = 0, done = 0;
   for (;;) {
     const t = Atomics.add(counters, 0, 1);
     if (t >= taskCount) break;
-    const bi = tasks[2 * t], bj = tasks[2 * t + 1];
     const started = performance.now();
-    const r0 = bi * tile, c0 = bj * tile;
-    const m = Math.min(tile, rows - r0), w = Math.min(tile, rows - c0);
-    if (aBlock !== bi) {
-      aBuffer.set(rowsU8.subarray(r0 * dims, (r0 + m) * dims));
-      aTensor = new ort.Tensor("uint8", aBuffer.subarray(0, m * dims), [m, dims]);
-      aBlock = bi;
-    }
-    bBuffer.set(blocks.subarray(c0 * dims, (c0 + w) * dims));
-    const bTensor = new ort.Tensor("int8", bBuffer.subarray(0, w * dims), [dims, w]);
+    const bi = tasks[2 * t], bj = tasks[2 * t + 1];
+    loadOperands(bi, bj);
     if (bi === bj) {
-      const feeds = { A: aTensor, B: bTensor, threshold: thresholdTensor };
-      if (nearest) {
-        if (!mask || mask.dims[0] !== m) {
-          const values = new Int32Array(m * m);
-          for (let i = 0; i < m; i++) values[i * m + i] = ${DIAGONAL_MASK};
-          mask = new ort.Tensor("int32", values, [m, m]);
-        }
-        feeds.mask = mask;
-      }
-      const out = await diag.run(feeds);
-      const found = out.pairs.dims[1];
-      const index = out.pairs.data;
-      for (let p = 0; p < found; p++) {
-        const i = Number(index[p]), j = Number(index[found + p]);
-        // diagonal tiles hold each pair twice and the self pairs
-        if (i < j) push(r0 + i, r0 + j);
-      }
-      if (nearest) {
-        // the tile is symmetric: its row maxima are its column maxima
-        const rowMax = out.rowMax.data;
-        for (let i = 0; i < m; i++) if (rowMax[i] > best[r0 + i]) best[r0 + i] = rowMax[i];
-      }
-      for (const name in out) out[name].dispose();
-    } else {
-      const out = await off.run({ A: aTensor, B: bTensor });
-      const rowMax = out.rowMax.data, colMax = out.colMax.data;
-      let nr = 0, nc = 0;
-      for (let i = 0; i < m; i++) {
-        const v = rowMax[i];
-        if (v >= threshold) hitRows[nr++] = i;
-        if (nearest && v > best[r0 + i]) best[r0 + i] = v;
-      }
-      for (let j = 0; j < w; j++) {
-        const v = colMax[j];
-        if (v >= threshold) hitCols[nc++] = j;
-        if (nearest && v > best[c0 + j]) best[c0 + j] = v;
-      }
-      for (const name in out) out[name].dispose();
-      if (nr > 0 && nc > 0) {
-        if (nr * nc <= ${CROSS_LIMIT}) {
-          for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) push(r0 + hitRows[a], c0 + hitCols[b]);
-        } else {
-          offPairs ??= await ort.InferenceSession.create(setup.offPairsModel, options);
-          const again = await offPairs.run({ A: aTensor, B: bTensor, threshold: thresholdTensor });
-          const found = again.pairs.dims[1];
-          const index = again.pairs.data;
-          for (let p = 0; p < found; p++) push(r0 + Number(index[p]), c0 + Number(index[found + p]));
-          for (const name in again) again[name].dispose();
-        }
-      }
+      takeDiagonal(await diag.run(diagonalFeeds()));
+    } else if (takeOffDiagonal(await off.run(operands()))) {
+      offPairs ??= await ort.InferenceSession.create(offPairsModel, options);
+      const feeds = operands();
+      feeds.threshold = thresholdTensor;
+      takePairs(await offPairs.run(feeds));
     }
     seconds += (performance.now() - started) / 1000;
-    tiles++;
+    done++;
     Atomics.add(counters, 1, 1);
     if (pairCount >= ${FLUSH_PAIRS}) flush();
   }
+  return { seconds, tiles: done };
+}
+
+async function main() {
+  // A one-node session initialises onnxruntime while the parent still reads and normalises.
+  await ort.InferenceSession.create(workerData.warmModel, options);
+  for (const shared of workerData.prefault ?? []) prefault(shared, workerData.index, workerData.of);
+  const setup = await nextMessage();
+  ({ dims, tile, rows, nearest, tasks } = setup);
+  taskCount = tasks.length / 2;
+  rowsU8 = new Uint8Array(setup.rowsU8);
+  blocks = new Int8Array(setup.blocks);
+  // [next task, tiles done]
+  counters = new Int32Array(setup.counters);
+  offPairsModel = setup.offPairsModel;
+  diag = await ort.InferenceSession.create(setup.diagModel, options);
+  off = await ort.InferenceSession.create(setup.offModel, options);
+  aBuffer = new Uint8Array(tile * dims);
+  bBuffer = new Int8Array(tile * dims);
+  hitRows = new Int32Array(tile);
+  hitCols = new Int32Array(tile);
+  parentPort.postMessage({ ready: true });
+  ({ threshold } = await nextMessage());
+  thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
+  best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
+  const { seconds, tiles } = await runTiles();
   flush();
   parentPort.postMessage({ done: true, best, seconds, tiles });
-})().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
+}
+main().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
 `;
 
 interface WorkerDone {
