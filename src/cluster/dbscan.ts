@@ -11,8 +11,8 @@
  * rest is noise (-1). We compute exactly that with union-find over the exact neighbour pairs.
  */
 import { searchNeighbors, SimilarityWorkers } from "./neighbor-search.ts";
-import { prepareEmbeddings } from "./prepare-embeddings.ts";
-import type { EmbeddingDtype, EmbeddingMatrix } from "./prepare-embeddings.ts";
+import { checkEmbeddings } from "./prepare-embeddings.ts";
+import type { EmbeddingDtype, EmbeddingMatrix, PreparedEmbeddings } from "./prepare-embeddings.ts";
 import { UnionFind } from "./union-find.ts";
 import { UsageError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
@@ -36,11 +36,19 @@ export interface DbscanParams {
   tileRows?: number;
   /** Similarity workers (one onnxruntime thread each). */
   threads?: number;
+  /**
+   * Workers started earlier for these embeddings' dims and `nearestNeighbors` (so that loading
+   * onnxruntime overlaps reading the file); this run uses and stops them. Default: new ones.
+   */
+  workers?: SimilarityWorkers;
   /** min_samples > 2 keeps the neighbour pairs of one pass up to this many, else makes a second pass. */
   maxStoredPairs?: number;
   /** Names the input in errors. */
   source?: string;
-  /** Normalise the rows inside `embeddings.data` (the caller gives the array up) to save memory. */
+  /**
+   * Normalise the rows inside `embeddings.data` (the caller gives the array up) to save memory;
+   * only possible when it lies on a SharedArrayBuffer (else the workers get a shared copy).
+   */
   inPlace?: boolean;
   /** Progress over similarity tiles. */
   onTile?: (done: number, total: number) => void;
@@ -101,16 +109,23 @@ class PairList {
 
 export async function dbscan(params: DbscanParams): Promise<DbscanResult> {
   const { eps, minSamples } = params;
-  if (!Number.isInteger(minSamples) || minSamples < 1) {
-    throw new UsageError(`min_samples must be an integer >= 1, got ${minSamples}`);
-  }
-  // The first pass's workers load onnxruntime while the rows are normalised.
-  const { rows: inputRows, dims: inputDims, data: inputData } = params.embeddings;
-  const validShape = inputRows >= 1 && inputDims >= 1 && inputData.length === inputRows * inputDims;
-  const firstWorkers = new SimilarityWorkers(params.threads ?? 2, validShape ? { rows: inputRows, dims: inputDims } : undefined);
-  let prepared: ReturnType<typeof prepareEmbeddings>;
   try {
-    prepared = prepareEmbeddings({ matrix: params.embeddings, eps, source: params.source, inPlace: params.inPlace });
+    if (!Number.isInteger(minSamples) || minSamples < 1) {
+      throw new UsageError(`min_samples must be an integer >= 1, got ${minSamples}`);
+    }
+    checkEmbeddings(params.embeddings, eps, params.source);
+  } catch (error) {
+    await params.workers?.close();
+    throw error;
+  }
+  // The first pass's workers (started by the caller ahead of reading the file, or here) normalise
+  // the rows and then run the search.
+  const firstWorkers =
+    params.workers ??
+    new SimilarityWorkers({ threads: params.threads, dims: params.embeddings.dims, nearestNeighbors: params.nearestNeighbors ?? false });
+  let prepared: PreparedEmbeddings;
+  try {
+    prepared = await firstWorkers.prepare({ matrix: params.embeddings, eps, source: params.source, inPlace: params.inPlace });
   } catch (error) {
     await firstWorkers.close();
     throw error;

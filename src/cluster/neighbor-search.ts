@@ -9,7 +9,8 @@ import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import { buildOnnxModel, OnnxType } from "./onnx-model.ts";
 import type { OnnxNode, OnnxValueInfo } from "./onnx-model.ts";
-import type { PreparedEmbeddings } from "./prepare-embeddings.ts";
+import { badValue, checkEmbeddings, describeEmbeddings } from "./prepare-embeddings.ts";
+import type { EmbeddingMatrix, PreparedEmbeddings } from "./prepare-embeddings.ts";
 
 export interface NeighborSearchParams {
   /** Normalised rows and their exact similarity. */
@@ -107,105 +108,22 @@ function similarityGraph(dims: number, parts: GraphParts): Uint8Array {
   });
 }
 
-interface Quantized {
-  /** q + 128 per value, row-major [rows, dims], shared with the tile workers. */
-  rowsU8: Uint8Array;
-  /** q transposed in column blocks, block b = [dims, width_b] at offset b * tile * dims, shared. */
-  blocks: Int8Array;
-  scale: number;
-  margin: number;
-}
-
 /**
- * One global scale so the integer dot product compares with one threshold. For unit rows x, y and
- * their quantisations x~ = q/scale, |x.y - x~.y~| <= |x - x~| |y| + |y - y~| |x~|, so with e the
- * largest rounding error norm the bound is e + e (1 + e).
- */
-function quantize(prepared: PreparedEmbeddings, tile: number, rowsU8: Uint8Array, blocks: Int8Array): Quantized {
-  const { unit, rows, dims } = prepared;
-  // The stored float32 rows are exactly what `unit` holds, so maxAbs bounds every |v| below.
-  const maxAbs = prepared.maxAbs;
-  const scale = maxAbs > 0 ? 127 / maxAbs : 1;
-  // One loop per element type keeps V8's element access monomorphic (3-4x faster).
-  const worstSquared =
-    unit instanceof Float32Array
-      ? quantizeRows32(unit, rows, dims, scale, rowsU8)
-      : quantizeRows64(unit, rows, dims, scale, rowsU8);
-  const worst = Math.sqrt(worstSquared);
-  // 1e-6 covers the float64 rounding of the bound itself and of |y| <= 1.
-  const margin = worst * (2 + worst) + 1e-6;
-  transposeBlocks(rowsU8, blocks, rows, dims, tile);
-  return { rowsU8, blocks, scale, margin };
-}
-
-/** Adding and subtracting 1.5 * 2^52 rounds a double of magnitude < 2^51 to an integer, far faster than Math.round. */
-const ROUNDER = 6755399441055744;
-
-/**
- * Writes q + 128 per value (|v| * scale <= 127 by the choice of scale, so no clamping is needed)
- * and returns the largest squared rounding-error norm of a row, |x - q / scale|^2.
- */
-function quantizeRows32(unit: Float32Array, rows: number, dims: number, scale: number, out: Uint8Array): number {
-  const inverse = 1 / scale;
-  let worst = 0;
-  for (let r = 0, at = 0; r < rows; r++) {
-    let err = 0;
-    for (const end = at + dims; at < end; at++) {
-      const v = unit[at]!;
-      const q = v * scale + ROUNDER - ROUNDER;
-      out[at] = q + 128;
-      const e = v - q * inverse;
-      err += e * e;
-    }
-    if (err > worst) worst = err;
-  }
-  return worst;
-}
-
-function quantizeRows64(unit: Float64Array, rows: number, dims: number, scale: number, out: Uint8Array): number {
-  const inverse = 1 / scale;
-  let worst = 0;
-  for (let r = 0, at = 0; r < rows; r++) {
-    let err = 0;
-    for (const end = at + dims; at < end; at++) {
-      const v = unit[at]!;
-      const q = v * scale + ROUNDER - ROUNDER;
-      out[at] = q + 128;
-      const e = v - q * inverse;
-      err += e * e;
-    }
-    if (err > worst) worst = err;
-  }
-  return worst;
-}
-
-/** Column block b = the rows of tile b transposed to [dims, width], in 16-row strips to stay in cache. */
-function transposeBlocks(rowsU8: Uint8Array, blocks: Int8Array, rows: number, dims: number, tile: number): void {
-  for (let start = 0; start < rows; start += tile) {
-    const width = Math.min(tile, rows - start);
-    const base = start * dims;
-    for (let c0 = 0; c0 < width; c0 += 16) {
-      const c1 = Math.min(width, c0 + 16);
-      for (let k = 0; k < dims; k++) {
-        let at = base + k * width + c0;
-        for (let c = c0, src = base + c0 * dims + k; c < c1; c++, src += dims) blocks[at++] = rowsU8[src]! - 128;
-      }
-    }
-  }
-}
-
-/**
- * The tile worker, plain JavaScript evaluated in a worker thread (it needs nothing but
- * onnxruntime-node, so no TypeScript loader has to exist inside the worker). One intra-op thread
+ * The tile worker, plain JavaScript evaluated in a worker thread (it needs only onnxruntime-node
+ * and row-kernels.js, so no TypeScript loader has to exist inside the worker). One intra-op thread
  * per worker and one worker per core: measured on 512-row tiles, a single session with 2 intra-op
  * threads kept only one core busy (CPU time = wall time per tile).
  *
- * Workers take tiles from a shared counter and keep their own row maxima, so no message is
- * exchanged per tile (a message per tile cost ~0.3 s per worker at 28k). Diagonal tiles run
- * GEMM -> GreaterOrEqual -> NonZero. Off-diagonal tiles, where pairs are rare, run GEMM -> row and
- * column ReduceMax only (GreaterOrEqual + NonZero cost ~40 % of the tile); every pair at or above
- * the threshold lies in (rows whose max passes) x (columns whose max passes), so that cross product
- * is the candidate set, or, when it is large, the tile is run again through the NonZero graph.
+ * A worker loads onnxruntime and makes its sessions as soon as it starts (while the parent still
+ * reads the file), then answers, in order: `normalize` (its share of the rows, in place), then
+ * `search`: it quantises and transposes its share of the row blocks, reports the largest rounding
+ * error, and once given the integer threshold takes tiles from a shared counter, keeping its own
+ * row maxima, so no message is exchanged per tile (a message per tile cost ~0.3 s per worker at
+ * 28k). Diagonal tiles run GEMM -> GreaterOrEqual -> NonZero. Off-diagonal tiles, where pairs are
+ * rare, run GEMM -> row and column ReduceMax only (GreaterOrEqual + NonZero cost ~40 % of the
+ * tile); every pair at or above the threshold lies in (rows whose max passes) x (columns whose max
+ * passes), so that cross product is the candidate set, or, when it is large, the tile is run again
+ * through the NonZero graph.
  *
  * The per-tile code is a handful of small functions over module-level state, and the operand
  * tensors are made once and refilled: V8 optimises a hot function together with everything it
@@ -216,7 +134,6 @@ function transposeBlocks(rowsU8: Uint8Array, blocks: Int8Array, rows: number, di
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const ort = require(workerData.ortPath);
-const nextMessage = () => new Promise((resolve) => parentPort.once("message", resolve));
 const options = {
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
@@ -224,6 +141,16 @@ const options = {
   logSeverityLevel: 3,
   extra: { session: { intra_op: { allow_spinning: "0" } } },
 };
+const inbox = [];
+let waiting;
+parentPort.on("message", (message) => {
+  if (waiting) {
+    const resolve = waiting;
+    waiting = undefined;
+    resolve(message);
+  } else inbox.push(message);
+});
+const nextMessage = () => (inbox.length > 0 ? Promise.resolve(inbox.shift()) : new Promise((resolve) => (waiting = resolve)));
 
 let pairs = new Int32Array(2 * ${FLUSH_PAIRS});
 let pairCount = 0;
@@ -244,19 +171,35 @@ function flush() {
   pairCount = 0;
 }
 
-// Fault in this worker's share of the quantisation buffers while the parent normalises (fresh
-// memory costs ~3.5 ms per MiB in page faults on the team's VM). A compare-exchange of 0 with 0
-// writes nothing, so it cannot clobber a value the parent has already stored there.
-function prefault(shared, index, of) {
-  const bytes = new Int8Array(shared);
-  const share = Math.ceil(bytes.length / of / 4096) * 4096;
-  const end = Math.min(bytes.length, (index + 1) * share);
-  for (let at = index * share; at < end; at += 4096) Atomics.compareExchange(bytes, at, 0, 0);
+let kernels, diag, off, offPairs;
+function unitRows(job) {
+  return job.dtype === "float32"
+    ? new Float32Array(job.unit, job.byteOffset, job.rows * job.dims)
+    : new Float64Array(job.unit, job.byteOffset, job.rows * job.dims);
+}
+function normalize(job) {
+  const unit = unitRows(job), zeroRow = new Uint8Array(job.zeroRow);
+  return job.dtype === "float32"
+    ? kernels.normalizeRows32(unit, job.dims, job.from, job.to, zeroRow)
+    : kernels.normalizeRows64(unit, job.dims, job.from, job.to, zeroRow);
 }
 
-// The search, set once by setup().
-let dims, tile, rows, nearest, tasks, taskCount, rowsU8, blocks, counters;
-let diag, off, offPairs, offPairsModel, threshold, thresholdTensor, best;
+// The search, set once by search().
+let dims, tile, rows, nearest, tasks, taskCount, rowsU8, blocks, counters, threshold, thresholdTensor, best;
+/** Quantises and transposes row blocks [from, to); returns the largest squared rounding error. */
+function quantize(unit, dtype, scale, from, to) {
+  let worst = 0;
+  for (let b = from; b < to; b++) {
+    const start = b * tile, width = Math.min(tile, rows - start);
+    const error = dtype === "float32"
+      ? kernels.quantizeRows32(unit, dims, start, start + width, scale, rowsU8)
+      : kernels.quantizeRows64(unit, dims, start, start + width, scale, rowsU8);
+    if (error > worst) worst = error;
+    kernels.transposeBlock(rowsU8, blocks, start, width, dims);
+  }
+  return worst;
+}
+
 // onnxruntime-node refuses tensors on SharedArrayBuffer memory: the tile's operands are copied
 // into buffers of our own, under tensors made once per shape; the row block is only copied when
 // it changes.
@@ -269,8 +212,8 @@ let r0 = 0, c0 = 0, m = 0, w = 0;
 function tensorOver(cache, type, buffer, count) {
   let tensor = cache.get(count);
   if (!tensor) {
-    const dimsOf = type === "uint8" ? [count, dims] : [dims, count];
-    tensor = new ort.Tensor(type, buffer.subarray(0, count * dims), dimsOf);
+    const shape = type === "uint8" ? [count, dims] : [dims, count];
+    tensor = new ort.Tensor(type, buffer.subarray(0, count * dims), shape);
     cache.set(count, tensor);
   }
   return tensor;
@@ -361,7 +304,7 @@ async function runTiles() {
     if (bi === bj) {
       takeDiagonal(await diag.run(diagonalFeeds()));
     } else if (takeOffDiagonal(await off.run(operands()))) {
-      offPairs ??= await ort.InferenceSession.create(offPairsModel, options);
+      offPairs ??= await ort.InferenceSession.create(workerData.models.offPairs, options);
       const feeds = operands();
       feeds.threshold = thresholdTensor;
       takePairs(await offPairs.run(feeds));
@@ -374,31 +317,36 @@ async function runTiles() {
   return { seconds, tiles: done };
 }
 
-async function main() {
-  // A one-node session initialises onnxruntime while the parent still reads and normalises.
-  await ort.InferenceSession.create(workerData.warmModel, options);
-  for (const shared of workerData.prefault ?? []) prefault(shared, workerData.index, workerData.of);
-  const setup = await nextMessage();
+async function search(setup) {
   ({ dims, tile, rows, nearest, tasks } = setup);
   taskCount = tasks.length / 2;
   rowsU8 = new Uint8Array(setup.rowsU8);
   blocks = new Int8Array(setup.blocks);
   // [next task, tiles done]
   counters = new Int32Array(setup.counters);
-  offPairsModel = setup.offPairsModel;
-  diag = await ort.InferenceSession.create(setup.diagModel, options);
-  off = await ort.InferenceSession.create(setup.offModel, options);
+  const worst = quantize(unitRows(setup), setup.dtype, setup.scale, setup.blockFrom, setup.blockTo);
   aBuffer = new Uint8Array(tile * dims);
   bBuffer = new Int8Array(tile * dims);
   hitRows = new Int32Array(tile);
   hitCols = new Int32Array(tile);
-  parentPort.postMessage({ ready: true });
+  parentPort.postMessage({ quantized: { worst } });
   ({ threshold } = await nextMessage());
   thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
   best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
   const { seconds, tiles } = await runTiles();
   flush();
-  parentPort.postMessage({ done: true, best, seconds, tiles });
+  parentPort.postMessage({ done: { best, seconds, tiles } });
+}
+
+async function main() {
+  kernels = await import(workerData.kernelsUrl);
+  diag = await ort.InferenceSession.create(workerData.models.diag, options);
+  off = await ort.InferenceSession.create(workerData.models.off, options);
+  for (;;) {
+    const message = await nextMessage();
+    if (message.normalize) parentPort.postMessage({ normalized: normalize(message.normalize) });
+    else if (message.search) return search(message.search);
+  }
 }
 main().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
 `;
@@ -410,69 +358,48 @@ interface WorkerDone {
   tiles: number;
 }
 
-type WorkerMessage = { ready?: true; error?: string; pairs?: Int32Array; done?: true } & Partial<WorkerDone>;
+interface WorkerReply {
+  normalized?: { maxAbs: number; badRow: number };
+  quantized?: { worst: number };
+  done?: WorkerDone;
+}
 
-/** A worker thread that loads onnxruntime at once, then takes tiles from the shared counter once given the data and the threshold. */
+type WorkerMessage = WorkerReply & { error?: string; pairs?: Int32Array };
+
+/** One worker thread: answers `ask`s in order and streams candidate pairs to `onPairs`. */
 class TileWorker {
   private readonly worker: Worker;
-  private onPairs: (pairs: Int32Array) => void = () => {};
-  private readyResolve!: () => void;
-  private readyReject!: (e: Error) => void;
-  private doneResolve!: (done: WorkerDone) => void;
-  private doneReject!: (e: Error) => void;
-  readonly ready: Promise<void>;
-  readonly finished: Promise<WorkerDone>;
+  private readonly waiting: { resolve: (reply: WorkerReply) => void; reject: (e: Error) => void }[] = [];
+  private failure?: Error;
+  onPairs: (pairs: Int32Array) => void = () => {};
 
-  /** `prefault`: shared buffers whose `index`-th of `of` shares this worker faults in. */
-  constructor(prefault: SharedArrayBuffer[], index: number, of: number) {
-    const workerData = {
-      ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
-      warmModel: similarityGraph(1, { rowMax: true }),
-      prefault,
-      index,
-      of,
-    };
+  constructor(workerData: Record<string, unknown>) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
-    this.ready = new Promise((resolve, reject) => {
-      this.readyResolve = resolve;
-      this.readyReject = reject;
-    });
-    this.finished = new Promise((resolve, reject) => {
-      this.doneResolve = resolve;
-      this.doneReject = reject;
-    });
-    // Both are awaited only after setup; a failure before then rejects them for that moment.
-    this.ready.catch(() => {});
-    this.finished.catch(() => {});
     const fail = (error: Error) => {
-      this.readyReject(error);
-      this.doneReject(error);
+      this.failure ??= error;
+      for (const waiter of this.waiting.splice(0)) waiter.reject(this.failure);
     };
     this.worker.on("message", (message: WorkerMessage) => {
-      if (message.ready) this.readyResolve();
-      else if (message.error) fail(new Error(`cluster: similarity worker failed: ${message.error}`));
+      if (message.error) fail(new Error(`cluster: similarity worker failed: ${message.error}`));
       else if (message.pairs) {
         try {
           this.onPairs(message.pairs);
         } catch (error) {
           fail(error as Error);
         }
-      } else if (message.done) {
-        this.doneResolve({ best: message.best, seconds: message.seconds ?? 0, tiles: message.tiles ?? 0 });
-      }
+      } else this.waiting.shift()?.resolve(message);
     });
     this.worker.on("error", fail);
     this.worker.on("exit", (code) => fail(new Error(`cluster: similarity worker exited (${code})`)));
   }
 
-  /** Hands over the shared rows, the tile list and the graphs; `ready` resolves once its sessions exist. */
-  setup(data: Record<string, unknown>, onPairs: (pairs: Int32Array) => void): void {
-    this.onPairs = onPairs;
-    this.worker.postMessage(data);
-  }
-
-  start(threshold: number): void {
-    this.worker.postMessage({ threshold });
+  /** Posts `message` and resolves with the worker's next reply. */
+  ask(message: Record<string, unknown>): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.worker.postMessage(message);
+    });
   }
 
   async close(): Promise<void> {
@@ -480,35 +407,73 @@ class TileWorker {
   }
 }
 
+export interface SimilarityWorkersParams {
+  /** Worker threads, one onnxruntime thread each (2 on the team's 2-core machine). */
+  threads?: number;
+  /** Columns of the embeddings (the sessions are made for it at start). */
+  dims: number;
+  /** Whether the search wants nearest-neighbour similarities. */
+  nearestNeighbors: boolean;
+}
+
+/** Evenly split [0, count) into `parts` contiguous ranges. */
+function split(count: number, parts: number): [number, number][] {
+  return Array.from({ length: parts }, (_, k) => [Math.floor((k * count) / parts), Math.floor(((k + 1) * count) / parts)]);
+}
+
 /**
- * Similarity workers started ahead of the data, so that loading onnxruntime (~0.3 s of CPU per
- * worker) overlaps reading and normalising the embeddings. One search uses them up.
+ * Similarity workers, started ahead of the data so that loading onnxruntime and making the
+ * sessions (~0.15 s of CPU per worker) overlaps reading the embeddings. They normalise the rows
+ * (`prepare`) and then serve one search, which stops them.
  */
 export class SimilarityWorkers {
   /** @internal */
   readonly workers: TileWorker[];
+  readonly dims: number;
+  readonly nearestNeighbors: boolean;
   private used = false;
 
-  /** Starts `threads` workers (2 on the team's 2-core machine). */
-  /** The quantised rows and column blocks of a search over `shape`, allocated (and faulted in by the workers) early. */
-  readonly buffers?: { rows: number; dims: number; rowsU8: Uint8Array; blocks: Int8Array };
+  constructor(params: SimilarityWorkersParams) {
+    const { dims, nearestNeighbors } = params;
+    this.dims = dims;
+    this.nearestNeighbors = nearestNeighbors;
+    const workerData = {
+      ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
+      kernelsUrl: new URL("./row-kernels.js", import.meta.url).href,
+      models: {
+        diag: similarityGraph(dims, { mask: nearestNeighbors, pairs: true, rowMax: nearestNeighbors }),
+        off: similarityGraph(dims, { rowMax: true, colMax: true }),
+        offPairs: similarityGraph(dims, { pairs: true }),
+      },
+    };
+    this.workers = Array.from({ length: Math.max(1, params.threads ?? 2) }, () => new TileWorker(workerData));
+  }
 
   /**
-   * Starts `threads` workers (2 on the team's 2-core machine); with the `shape` of the embeddings
-   * they also fault in the search's buffers while the caller normalises.
+   * `prepareEmbeddings` on the workers, each normalising a share of the rows: the same kernels,
+   * so the same values. The rows are normalised in place when `inPlace` and already on a
+   * SharedArrayBuffer (as `readNpyParallel({ shared: true })` gives them), else in a shared copy.
    */
-  constructor(threads = 2, shape?: { rows: number; dims: number }) {
-    if (shape) {
-      const size = shape.rows * shape.dims;
-      this.buffers = {
-        ...shape,
-        rowsU8: new Uint8Array(new SharedArrayBuffer(size)),
-        blocks: new Int8Array(new SharedArrayBuffer(size)),
-      };
+  async prepare(params: { matrix: EmbeddingMatrix; eps: number; source?: string; inPlace?: boolean }): Promise<PreparedEmbeddings> {
+    const { matrix, eps } = params;
+    const source = params.source ?? "embeddings";
+    checkEmbeddings(matrix, eps, source);
+    const { rows, dims } = matrix;
+    const unit = params.inPlace && matrix.data.buffer instanceof SharedArrayBuffer ? matrix.data : sharedCopy(matrix.data);
+    const zeroRow = new Uint8Array(new SharedArrayBuffer(rows));
+    const job = { ...rowsJob(unit, dims), zeroRow: zeroRow.buffer };
+    const replies = await Promise.all(
+      split(rows, this.workers.length).map(([from, to], k) => this.workers[k]!.ask({ normalize: { ...job, from, to } })),
+    );
+    let maxAbs = 0;
+    let badRow = -1;
+    for (const { normalized } of replies) {
+      maxAbs = Math.max(maxAbs, normalized!.maxAbs);
+      if (normalized!.badRow >= 0 && (badRow < 0 || normalized!.badRow < badRow)) badRow = normalized!.badRow;
     }
-    const prefault = this.buffers ? [this.buffers.rowsU8.buffer as SharedArrayBuffer, this.buffers.blocks.buffer as SharedArrayBuffer] : [];
-    const count = Math.max(1, threads);
-    this.workers = Array.from({ length: count }, (_, index) => new TileWorker(prefault, index, count));
+    // Rows after a bad one may be normalised by another worker; the input is refused anyway.
+    if (badRow >= 0) throw badValue(unit, badRow, dims, source);
+    return describeEmbeddings({ unit, zeroRow, maxAbs, eps, rows, dims });
   }
 
   /** @internal Hands the workers to one search. */
@@ -522,6 +487,25 @@ export class SimilarityWorkers {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
   }
+}
+
+/** The rows as a worker job describes them (the buffer is shared, not copied). */
+function rowsJob(unit: Float32Array | Float64Array, dims: number) {
+  return {
+    unit: unit.buffer,
+    byteOffset: unit.byteOffset,
+    dtype: unit instanceof Float32Array ? "float32" : "float64",
+    rows: unit.length / dims,
+    dims,
+  };
+}
+
+function sharedCopy<T extends Float32Array | Float64Array>(data: T): T {
+  const copy = (data instanceof Float32Array
+    ? new Float32Array(new SharedArrayBuffer(data.byteLength))
+    : new Float64Array(new SharedArrayBuffer(data.byteLength))) as T;
+  copy.set(data);
+  return copy;
 }
 
 export async function searchNeighbors(params: NeighborSearchParams): Promise<NeighborSearchResult> {
@@ -547,26 +531,13 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
       taskCount++;
     }
   }
-  // Workers start (load onnxruntime, build sessions) while this thread quantises into the
-  // shared arrays they will read.
-  const pool = params.workers ?? new SimilarityWorkers(Math.min(params.threads ?? 2, taskCount));
-  const early = pool.buffers?.rows === rows && pool.buffers.dims === dims ? pool.buffers : undefined;
-  const rowsU8 = early?.rowsU8 ?? new Uint8Array(new SharedArrayBuffer(rows * dims));
-  const blocks = early?.blocks ?? new Int8Array(new SharedArrayBuffer(rows * dims));
-  const counters = new Int32Array(new SharedArrayBuffer(8));
-  const setup = {
-    dims,
-    tile,
-    rows,
-    nearest: wantNearest,
-    tasks,
-    rowsU8: rowsU8.buffer,
-    blocks: blocks.buffer,
-    counters: counters.buffer,
-    diagModel: similarityGraph(dims, { mask: wantNearest, pairs: true, rowMax: wantNearest }),
-    offModel: similarityGraph(dims, { rowMax: true, colMax: true }),
-    offPairsModel: similarityGraph(dims, { pairs: true }),
-  };
+  const pool =
+    params.workers ?? new SimilarityWorkers({ threads: Math.min(params.threads ?? 2, taskCount), dims, nearestNeighbors: wantNearest });
+  if (pool.dims !== dims || pool.nearestNeighbors !== wantNearest) {
+    await pool.close();
+    throw new Error("cluster: similarity workers were started for another search");
+  }
+  const workers = pool.take();
 
   const bestExact = new Float64Array(wantNearest ? rows : 0).fill(-Infinity);
   let candidates = 0;
@@ -583,23 +554,42 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
       if (s >= minSimilarity) onPair(i, j, s);
     }
   };
-  const workers = pool.take();
-  for (const worker of workers) worker.setup(setup, absorb);
+  for (const worker of workers) worker.onPairs = absorb;
 
-  const quantizeStarted = performance.now();
-  const quantized = quantize(prepared, tile, rowsU8, blocks);
-  const quantizeSeconds = (performance.now() - quantizeStarted) / 1000;
-  const { scale, margin } = quantized;
-  const scale2 = scale * scale;
-  // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
-  // the rounding of that product.
-  const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale2 * (minSimilarity - margin)) - 1);
+  // One global scale so the integer dot product compares with one threshold. The stored rows are
+  // exactly what `unit` holds, so maxAbs bounds every |v|.
+  const scale = prepared.maxAbs > 0 ? 127 / prepared.maxAbs : 1;
+  const unit = prepared.unit.buffer instanceof SharedArrayBuffer ? prepared.unit : sharedCopy(prepared.unit);
+  const setup = {
+    ...rowsJob(unit, dims),
+    tile,
+    nearest: wantNearest,
+    tasks,
+    scale,
+    rowsU8: new SharedArrayBuffer(rows * dims),
+    blocks: new SharedArrayBuffer(rows * dims),
+    counters: new SharedArrayBuffer(8),
+  };
+  const counters = new Int32Array(setup.counters);
 
   let done: WorkerDone[];
+  let quantizeSeconds = 0;
+  let margin = 0;
   let progress: ReturnType<typeof setInterval> | undefined;
   try {
-    await Promise.all(workers.map((w) => w.ready));
-    for (const worker of workers) worker.start(threshold);
+    const quantized = await Promise.all(
+      split(blockCount, workers.length).map(([blockFrom, blockTo], k) => workers[k]!.ask({ search: { ...setup, blockFrom, blockTo } })),
+    );
+    quantizeSeconds = (performance.now() - started) / 1000;
+    // For unit rows x, y and their quantisations x~ = q/scale, |x.y - x~.y~| <= |x - x~| |y| +
+    // |y - y~| |x~|, so with e the largest rounding error norm the bound is e + e (1 + e); 1e-6
+    // covers the float64 rounding of the bound itself and of |y| <= 1.
+    const worst = Math.sqrt(Math.max(...quantized.map((q) => q.quantized!.worst)));
+    margin = worst * (2 + worst) + 1e-6;
+    // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
+    // the rounding of that product.
+    const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale * scale * (minSimilarity - margin)) - 1);
+    const finished = Promise.all(workers.map((w) => w.ask({ threshold })));
     const onTile = params.onTile;
     if (onTile) {
       let reported = 0;
@@ -608,16 +598,17 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
         while (reported < upTo) onTile(++reported, taskCount);
       };
       progress = setInterval(() => report(Atomics.load(counters, 1)), 100);
-      done = await Promise.all(workers.map((w) => w.finished));
+      done = (await finished).map((reply) => reply.done!);
       report(taskCount);
     } else {
-      done = await Promise.all(workers.map((w) => w.finished));
+      done = (await finished).map((reply) => reply.done!);
     }
   } finally {
     if (progress) clearInterval(progress);
     await Promise.all(workers.map((w) => w.close()));
   }
 
+  const scale2 = scale * scale;
   let nearest: Float64Array | undefined;
   if (wantNearest) {
     const bestApprox = new Int32Array(rows).fill(-(2 ** 31));

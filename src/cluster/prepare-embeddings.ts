@@ -4,6 +4,7 @@
  * neighbours, in the precision of the input (../shared/docs/reference-pipeline.md, "Clustering").
  */
 import { UsageError } from "../common/errors.ts";
+import { normalizeRows32, normalizeRows64 } from "./row-kernels.js";
 
 export type EmbeddingDtype = "float32" | "float64";
 
@@ -57,22 +58,46 @@ export function sklearnChunkRows(rows: number): number {
   return Math.max(1, Math.floor((1024 * 2 ** 20) / (8 * rows)));
 }
 
-export function prepareEmbeddings(params: PrepareParams): PreparedEmbeddings {
-  const { matrix, eps } = params;
-  const source = params.source ?? "embeddings";
+/** Checks eps and the matrix's shape; throws a `UsageError` naming `source`. */
+export function checkEmbeddings(matrix: EmbeddingMatrix, eps: number, source = "embeddings"): void {
   const { rows, dims, data } = matrix;
   if (!(eps > 0 && eps < 2)) throw new UsageError(`eps must be in (0, 2), got ${eps}`);
   if (rows < 1) throw new UsageError(`${source}: no rows to cluster`);
   if (dims < 1) throw new UsageError(`${source}: rows have no columns`);
   if (data.length !== rows * dims) throw new UsageError(`${source}: ${data.length} values for ${rows} x ${dims}`);
-  const f32 = data instanceof Float32Array;
-  const zeroRow = new Uint8Array(rows);
-  // One loop per element type keeps V8's element access monomorphic (this is most of the time).
-  const { unit, maxAbs } =
-    data instanceof Float32Array
-      ? normalizeRows32(data, rows, dims, zeroRow, source, params.inPlace ? data : new Float32Array(rows * dims))
-      : normalizeRows64(data, rows, dims, zeroRow, source, params.inPlace ? data : new Float64Array(rows * dims));
+}
 
+/**
+ * Validates and normalises on the calling thread. `dbscan` does the same on its similarity workers
+ * (`SimilarityWorkers.prepare`), with the same kernels and so the same values.
+ */
+export function prepareEmbeddings(params: PrepareParams): PreparedEmbeddings {
+  const { matrix, eps } = params;
+  const source = params.source ?? "embeddings";
+  checkEmbeddings(matrix, eps, source);
+  const { rows, dims, data } = matrix;
+  const zeroRow = new Uint8Array(rows);
+  const unit = params.inPlace ? data : data.slice();
+  const { maxAbs, badRow } =
+    unit instanceof Float32Array ? normalizeRows32(unit, dims, 0, rows, zeroRow) : normalizeRows64(unit, dims, 0, rows, zeroRow);
+  if (badRow >= 0) throw badValue(unit, badRow, dims, source);
+  return describeEmbeddings({ unit, zeroRow, maxAbs, eps, rows, dims });
+}
+
+export interface NormalizedEmbeddings {
+  /** Unit rows (see `PreparedEmbeddings.unit`). */
+  unit: Float32Array | Float64Array;
+  zeroRow: Uint8Array;
+  maxAbs: number;
+  eps: number;
+  rows: number;
+  dims: number;
+}
+
+/** The neighbour rule and exact similarity over rows already normalised as sklearn does. */
+export function describeEmbeddings(normalized: NormalizedEmbeddings): PreparedEmbeddings {
+  const { unit, zeroRow, maxAbs, eps, rows, dims } = normalized;
+  const f32 = unit instanceof Float32Array;
   // sklearn compares `1 - s` (clipped to [0, 2]) with eps in the input dtype: for float32 the
   // Python float eps is cast to float32 (NumPy value-based casting), so the rule is
   // fround(1 - fround(s)) <= fround(eps).
@@ -103,77 +128,13 @@ export function prepareEmbeddings(params: PrepareParams): PreparedEmbeddings {
   };
 }
 
-function badValue(data: ArrayLike<number>, row: number, dims: number, source: string): UsageError {
+/** The error for a row whose sum of squares is not finite: names the first non-finite value. */
+export function badValue(data: ArrayLike<number>, row: number, dims: number, source: string): UsageError {
   for (let k = 0; k < dims; k++) {
     const v = data[row * dims + k]!;
     if (!Number.isFinite(v)) return new UsageError(`${source}: row ${row}, column ${k} is ${v} (embeddings must be finite)`);
   }
   return new UsageError(`${source}: row ${row} overflows when squared`);
-}
-
-// sklearn's normalize: norm = sqrt(sum of squares) in the input dtype, zero norms replaced by 1,
-// then x / norm in the input dtype (a Float32Array store rounds the double quotient exactly as a
-// float32 division would).
-function normalizeRows32(
-  data: Float32Array,
-  rows: number,
-  dims: number,
-  zeroRow: Uint8Array,
-  source: string,
-  unit: Float32Array,
-): { unit: Float32Array; maxAbs: number } {
-  let maxAbs = 0;
-  for (let r = 0, base = 0; r < rows; r++, base += dims) {
-    const end = base + dims;
-    let sum = 0;
-    for (let k = base; k < end; k++) {
-      const x = data[k]!;
-      sum += x * x;
-    }
-    if (!Number.isFinite(sum)) throw badValue(data, r, dims, source);
-    let norm = Math.fround(Math.sqrt(Math.fround(sum)));
-    if (norm === 0) {
-      zeroRow[r] = 1;
-      norm = 1;
-    }
-    let rowMax = 0;
-    for (let k = base; k < end; k++) {
-      const v = Math.fround(data[k]! / norm); // the value the float32 store keeps
-      unit[k] = v;
-      const a = Math.abs(v);
-      if (a > rowMax) rowMax = a;
-    }
-    if (rowMax > maxAbs) maxAbs = rowMax;
-  }
-  return { unit, maxAbs };
-}
-
-function normalizeRows64(
-  data: Float64Array,
-  rows: number,
-  dims: number,
-  zeroRow: Uint8Array,
-  source: string,
-  unit: Float64Array,
-): { unit: Float64Array; maxAbs: number } {
-  let maxAbs = 0;
-  for (let r = 0, base = 0; r < rows; r++, base += dims) {
-    let sum = 0;
-    for (let k = base; k < base + dims; k++) sum += data[k]! * data[k]!;
-    if (!Number.isFinite(sum)) throw badValue(data, r, dims, source);
-    let norm = Math.sqrt(sum);
-    if (norm === 0) {
-      zeroRow[r] = 1;
-      norm = 1;
-    }
-    for (let k = base; k < base + dims; k++) {
-      unit[k] = data[k]! / norm;
-      const v = unit[k]!; // the stored (for float32, rounded) value
-      if (v > maxAbs) maxAbs = v;
-      else if (-v > maxAbs) maxAbs = -v;
-    }
-  }
-  return { unit, maxAbs };
 }
 
 function dot32(unit: Float32Array, dims: number): (i: number, j: number) => number {

@@ -13,6 +13,8 @@ export interface ReadNpyParallelParams {
   path: string;
   /** Bytes per read; default 4 MiB. */
   chunkBytes?: number;
+  /** Read into a SharedArrayBuffer, so worker threads can work on the array in place. */
+  shared?: boolean;
 }
 
 export async function readNpyParallel(params: ReadNpyParallelParams): Promise<NpyArray> {
@@ -23,7 +25,7 @@ export async function readNpyParallel(params: ReadNpyParallelParams): Promise<Np
     const file = await open(path, "r");
     try {
       const size = (await file.stat()).size;
-      bytes = new Uint8Array(size);
+      bytes = new Uint8Array(params.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
       const reads: Promise<unknown>[] = [];
       for (let offset = 0; offset < size; offset += chunk) {
         const length = Math.min(chunk, size - offset);

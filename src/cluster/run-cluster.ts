@@ -5,11 +5,12 @@
 import { writeFileSync } from "node:fs";
 import { UsageError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
-import { int64Array, writeNpy } from "../common/npy.ts";
+import { int64Array, readNpyHeader, writeNpy } from "../common/npy.ts";
 import type { NpyArray } from "../common/npy.ts";
 import { computeClusterStats } from "./cluster-stats.ts";
 import type { ClusterStats } from "./cluster-stats.ts";
 import { dbscan } from "./dbscan.ts";
+import { SimilarityWorkers } from "./neighbor-search.ts";
 import type { DbscanResult } from "./dbscan.ts";
 import { nearestNeighborHistogram } from "./nearest-neighbor-histogram.ts";
 import type { NearestNeighborHistogram } from "./nearest-neighbor-histogram.ts";
@@ -52,29 +53,56 @@ export interface RunClusterResult {
   stats: ClusterStats;
 }
 
+/** Checks a `.npy` header describes an embedding matrix (float32/float64, 2-D); returns [rows, dims]. */
+function embeddingShapeOf(header: { dtype: string; shape: number[] }, source: string): [number, number] {
+  if (header.dtype !== "float32" && header.dtype !== "float64") {
+    throw new UsageError(`${source}: embeddings must be float32 or float64, got ${header.dtype}`);
+  }
+  if (header.shape.length !== 2) {
+    throw new UsageError(`${source}: embeddings must be 2-D (rows, dims), got shape (${header.shape.join(", ")})`);
+  }
+  return header.shape as [number, number];
+}
+
 /** Checks a loaded `.npy` is an embedding matrix: float32/float64, 2-D. */
 export function embeddingMatrixOf(array: NpyArray, source: string): EmbeddingMatrix {
-  if (array.dtype !== "float32" && array.dtype !== "float64") {
-    throw new UsageError(`${source}: embeddings must be float32 or float64, got ${array.dtype}`);
-  }
-  if (array.shape.length !== 2) {
-    throw new UsageError(`${source}: embeddings must be 2-D (rows, dims), got shape (${array.shape.join(", ")})`);
-  }
-  const [rows, dims] = array.shape as [number, number];
+  const [rows, dims] = embeddingShapeOf(array, source);
   return { data: array.data as Float32Array | Float64Array, rows, dims };
 }
 
+function readHeader(path: string): { dtype: string; shape: number[] } {
+  try {
+    return readNpyHeader(path);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${path}: cannot read (${(error as Error).message})`);
+  }
+}
+
 export async function runCluster(params: RunClusterParams): Promise<RunClusterResult> {
-  const embeddings = embeddingMatrixOf(await readNpyParallel({ path: params.embeddingsPath }), params.embeddingsPath);
+  const path = params.embeddingsPath;
   const wantNearest = params.nearestNeighbors ?? true;
+  // The header says enough to start the similarity workers, which load onnxruntime while the
+  // data is read.
+  const header = readHeader(path);
+  const [, dims] = embeddingShapeOf(header, path);
+  const workers = dims >= 1 ? new SimilarityWorkers({ threads: params.threads, dims, nearestNeighbors: wantNearest }) : undefined;
+  let embeddings: EmbeddingMatrix;
+  try {
+    embeddings = embeddingMatrixOf(await readNpyParallel({ path, shared: true }), path);
+  } catch (error) {
+    await workers?.close();
+    throw error;
+  }
   const result = await dbscan({
     embeddings,
     eps: params.eps,
     minSamples: params.minSamples,
     nearestNeighbors: wantNearest,
     tileRows: params.tileRows,
+    workers,
     threads: params.threads,
-    source: params.embeddingsPath,
+    source: path,
     // the array was read for this run alone
     inPlace: true,
     onTile: params.onTile,
