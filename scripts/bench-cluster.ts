@@ -2,7 +2,7 @@
 // 28,000 x 512 float32 embeddings (many small identities, look-alikes and members near the
 // threshold, a few exact duplicates), labels checked identical, then 100,000 x 512 alone.
 //
-//   npm run bench:cluster [-- --rows 28000 --big-rows 100000 --repeat 2 --no-sklearn --no-big --keep]
+//   npm run bench:cluster [-- --rows 28000 --big-rows 100000 --repeat 2 --no-sklearn --no-big --keep --plain-node]
 //
 // Each side runs as its own process under /usr/bin/time -v (peak RSS); the in-process clustering
 // time of each side is reported beside the whole-process wall time.
@@ -113,9 +113,15 @@ function measure(command: string, commandArgs: string[]): Measured {
   return { wallSeconds, cpuSeconds, peakRssMiB: rss ? Number(rss) / 1024 : undefined, stdout: run.stdout, stderr: run.stderr };
 }
 
+// idclusters runs as the installed command does: bin/idclusters.js through its shebang, which
+// turns on glibc's transparent huge pages (see the comment there); --plain-node runs
+// `node bin/idclusters.js` instead, without that tuning.
+const plainNode = flag("plain-node");
+const cli = plainNode ? [process.execPath, join(repo, "bin/idclusters.js")] : [join(repo, "bin/idclusters.js")];
+
 function runIdclusters(embeddings: string, labelsOut: string, statsOut: string, nnStats: boolean) {
-  const m = measure(process.execPath, [
-    join(repo, "bin/idclusters.js"),
+  const m = measure(cli[0]!, [
+    ...cli.slice(1),
     "cluster",
     "--embeddings", embeddings,
     "--eps", String(eps),
@@ -155,6 +161,7 @@ try {
   const x = join(dir, "x.npy");
   writeDataset(x, rows, 42);
   console.log(`data: ${rows} x ${dims} float32, eps ${eps}, min_samples ${minSamples} (${x})`);
+  console.log(`idclusters runs as: ${cli.join(" ")}${plainNode ? " (no huge pages)" : " (its shebang turns on transparent huge pages)"}`);
 
   const best = <T extends { wallSeconds: number }>(runs: T[], key: (r: T) => number) =>
     runs.reduce((a, b) => (key(b) < key(a) ? b : a));
