@@ -15,7 +15,7 @@ import type { EmbeddingMatrix, PreparedEmbeddings } from "./prepare-embeddings.t
 export interface NeighborSearchParams {
   /** Normalised rows and their exact similarity. */
   prepared: PreparedEmbeddings;
-  /** Every pair whose exact similarity is >= this is passed to `onPair` (some below it may be too). */
+  /** Exactly the pairs whose exact similarity is >= this are passed to `onPair`. */
   minSimilarity: number;
   /** Called once per unordered pair i < j that passed the prefilter, with its exact similarity. */
   onPair: (i: number, j: number, similarity: number) => void;
@@ -182,22 +182,36 @@ parentPort.on("message", (message) => {
 });
 const nextMessage = () => (inbox.length > 0 ? Promise.resolve(inbox.shift()) : new Promise((resolve) => (waiting = resolve)));
 
-let pairs = new Int32Array(2 * ${FLUSH_PAIRS});
+// Candidates are re-scored here, exactly (float64 dot products of the unit rows), so the parent
+// only gets the pairs at or above minSimilarity and the re-scoring runs on both cores instead of
+// on the parent after the tiles.
+let unit, dot, minSimilarity, bestExact, candidates = 0;
+let pairs = new Int32Array(2 * ${FLUSH_PAIRS}), similarities = new Float64Array(${FLUSH_PAIRS});
 let pairCount = 0;
-function push(i, j) {
-  if (2 * pairCount + 2 > pairs.length) {
-    const grown = new Int32Array(pairs.length * 2);
-    grown.set(pairs);
-    pairs = grown;
+function candidate(i, j) {
+  candidates++;
+  const s = dot(unit, dims, i, j);
+  if (bestExact) {
+    if (s > bestExact[i]) bestExact[i] = s;
+    if (s > bestExact[j]) bestExact[j] = s;
+  }
+  if (s < minSimilarity) return;
+  if (pairCount === similarities.length) {
+    const grownPairs = new Int32Array(pairs.length * 2), grownSimilarities = new Float64Array(similarities.length * 2);
+    grownPairs.set(pairs);
+    grownSimilarities.set(similarities);
+    pairs = grownPairs;
+    similarities = grownSimilarities;
   }
   pairs[2 * pairCount] = i;
   pairs[2 * pairCount + 1] = j;
+  similarities[pairCount] = s;
   pairCount++;
 }
 function flush() {
   if (pairCount === 0) return;
-  const out = pairs.slice(0, 2 * pairCount);
-  parentPort.postMessage({ pairs: out }, [out.buffer]);
+  const out = { pairs: pairs.slice(0, 2 * pairCount), similarities: similarities.slice(0, pairCount) };
+  parentPort.postMessage(out, [out.pairs.buffer, out.similarities.buffer]);
   pairCount = 0;
 }
 
@@ -288,7 +302,7 @@ function takeDiagonal(out) {
   for (let p = 0; p < found; p++) {
     const i = Number(index[p]), j = Number(index[found + p]);
     // diagonal tiles hold each pair twice and the self pairs
-    if (i < j) push(r0 + i, r0 + j);
+    if (i < j) candidate(r0 + i, r0 + j);
   }
   if (nearest) {
     // the tile is symmetric: its row maxima are its column maxima
@@ -313,14 +327,14 @@ function takeOffDiagonal(out) {
   }
   if (nr === 0 || nc === 0) return false;
   if (nr * nc > ${CROSS_LIMIT}) return true;
-  for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) push(r0 + hitRows[a], c0 + hitCols[b]);
+  for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) candidate(r0 + hitRows[a], c0 + hitCols[b]);
   return false;
 }
 
 function takePairs(out) {
   const found = out.pairs.dims[1];
   const index = out.pairs.data;
-  for (let p = 0; p < found; p++) push(r0 + Number(index[p]), c0 + Number(index[found + p]));
+  for (let p = 0; p < found; p++) candidate(r0 + Number(index[p]), c0 + Number(index[found + p]));
 }
 
 async function runTiles() {
@@ -348,7 +362,9 @@ async function runTiles() {
 }
 
 async function search(setup) {
-  ({ dims, tile, rows, nearest, tasks } = setup);
+  ({ dims, tile, rows, nearest, tasks, minSimilarity } = setup);
+  unit = unitRows(setup);
+  dot = setup.dtype === "float32" ? kernels.dot32 : kernels.dot64;
   taskCount = tasks.length / 2;
   rowsU8 = new Uint8Array(setup.rowsU8);
   blocks = new Int8Array(setup.blocks);
@@ -363,9 +379,10 @@ async function search(setup) {
   ({ threshold } = await nextMessage());
   thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
   best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
+  bestExact = nearest ? new Float64Array(rows).fill(-Infinity) : undefined;
   const { seconds, tiles } = await runTiles();
   flush();
-  parentPort.postMessage({ done: { best, seconds, tiles } });
+  parentPort.postMessage({ done: { best, bestExact, candidates, seconds, tiles } });
 }
 
 async function main() {
@@ -384,6 +401,10 @@ main().catch((error) => parentPort.postMessage({ error: String((error && error.s
 interface WorkerDone {
   /** Per row, the largest int8 score the worker saw (when nearest neighbours are wanted). */
   best?: Int32Array;
+  /** Per row, the largest exact similarity among the candidates the worker re-scored. */
+  bestExact?: Float64Array;
+  /** Candidates the worker re-scored. */
+  candidates: number;
   seconds: number;
   tiles: number;
 }
@@ -394,14 +415,14 @@ interface WorkerReply {
   done?: WorkerDone;
 }
 
-type WorkerMessage = WorkerReply & { error?: string; pairs?: Int32Array };
+type WorkerMessage = WorkerReply & { error?: string; pairs?: Int32Array; similarities?: Float64Array };
 
-/** One worker thread: answers `ask`s in order and streams candidate pairs to `onPairs`. */
+/** One worker thread: answers `ask`s in order and streams the pairs at or above the search's minimum similarity to `onPairs`. */
 class TileWorker {
   private readonly worker: Worker;
   private readonly waiting: { resolve: (reply: WorkerReply) => void; reject: (e: Error) => void }[] = [];
   private failure?: Error;
-  onPairs: (pairs: Int32Array) => void = () => {};
+  onPairs: (pairs: Int32Array, similarities: Float64Array) => void = () => {};
 
   constructor(workerData: Record<string, unknown>) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
@@ -413,7 +434,7 @@ class TileWorker {
       if (message.error) fail(new Error(`cluster: similarity worker failed: ${message.error}`));
       else if (message.pairs) {
         try {
-          this.onPairs(message.pairs);
+          this.onPairs(message.pairs, message.similarities!);
         } catch (error) {
           fail(error as Error);
         }
@@ -575,20 +596,8 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   }
   const workers = pool.take();
 
-  const bestExact = new Float64Array(wantNearest ? rows : 0).fill(-Infinity);
-  let candidates = 0;
-  const absorb = (pairs: Int32Array) => {
-    for (let p = 0; p < pairs.length; p += 2) {
-      const i = pairs[p]!;
-      const j = pairs[p + 1]!;
-      candidates++;
-      const s = prepared.similarity(i, j);
-      if (wantNearest) {
-        if (s > bestExact[i]!) bestExact[i] = s;
-        if (s > bestExact[j]!) bestExact[j] = s;
-      }
-      if (s >= minSimilarity) onPair(i, j, s);
-    }
+  const absorb = (pairs: Int32Array, similarities: Float64Array) => {
+    for (let p = 0; p < similarities.length; p++) onPair(pairs[2 * p]!, pairs[2 * p + 1]!, similarities[p]!);
   };
   for (const worker of workers) worker.onPairs = absorb;
 
@@ -602,6 +611,7 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
     nearest: wantNearest,
     tasks,
     scale,
+    minSimilarity,
     rowsU8: new SharedArrayBuffer(rows * dims),
     blocks: new SharedArrayBuffer(rows * dims),
     counters: new SharedArrayBuffer(8),
@@ -648,8 +658,14 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   let nearest: Float64Array | undefined;
   if (wantNearest) {
     const bestApprox = new Int32Array(rows).fill(-(2 ** 31));
-    for (const { best } of done) {
-      for (let i = 0; i < rows; i++) if (best![i]! > bestApprox[i]!) bestApprox[i] = best![i]!;
+    const bestExact = new Float64Array(rows).fill(-Infinity);
+    for (const worker of done) {
+      const best = worker.best!;
+      const exact = worker.bestExact!;
+      for (let i = 0; i < rows; i++) {
+        if (best[i]! > bestApprox[i]!) bestApprox[i] = best[i]!;
+        if (exact[i]! > bestExact[i]!) bestExact[i] = exact[i]!;
+      }
     }
     nearest = new Float64Array(rows);
     for (let i = 0; i < rows; i++) {
@@ -662,6 +678,7 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   }
   const ortSeconds = done.reduce((sum, d) => sum + d.seconds, 0);
   const tiles = done.reduce((sum, d) => sum + d.tiles, 0);
+  const candidates = done.reduce((sum, d) => sum + d.candidates, 0);
   const timings = { quantize: quantizeSeconds, onnxruntime: ortSeconds, total: (performance.now() - started) / 1000 };
   return { nearest, quantizationMargin: margin, candidates, tiles, timings };
 }

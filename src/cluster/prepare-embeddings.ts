@@ -4,7 +4,7 @@
  * neighbours, in the precision of the input (../shared/docs/reference-pipeline.md, "Clustering").
  */
 import { UsageError } from "../common/errors.ts";
-import { normalizeRows32, normalizeRows64 } from "./row-kernels.js";
+import { dot32, dot64, normalizeRows32, normalizeRows64 } from "./row-kernels.js";
 
 export type EmbeddingDtype = "float32" | "float64";
 
@@ -112,7 +112,8 @@ export function describeEmbeddings(normalized: NormalizedEmbeddings): PreparedEm
   // itself only when eps >= 1. Non-zero rows are always within eps of themselves.
   const singleChunk = sklearnChunkRows(rows) >= rows;
   const zeroSelf = singleChunk || isNeighbor(0);
-  const similarity = unit instanceof Float32Array ? dot32(unit, dims) : dot64(unit, dims);
+  const similarity =
+    unit instanceof Float32Array ? (i: number, j: number) => dot32(unit, dims, i, j) : (i: number, j: number) => dot64(unit, dims, i, j);
   return {
     dtype: f32 ? "float32" : "float64",
     rows,
@@ -135,22 +136,6 @@ export function badValue(data: ArrayLike<number>, row: number, dims: number, sou
     if (!Number.isFinite(v)) return new UsageError(`${source}: row ${row}, column ${k} is ${v} (embeddings must be finite)`);
   }
   return new UsageError(`${source}: row ${row} overflows when squared`);
-}
-
-function dot32(unit: Float32Array, dims: number): (i: number, j: number) => number {
-  return (i, j) => {
-    let s = 0;
-    for (let a = i * dims, b = j * dims, end = a + dims; a < end; a++, b++) s += unit[a]! * unit[b]!;
-    return s;
-  };
-}
-
-function dot64(unit: Float64Array, dims: number): (i: number, j: number) => number {
-  return (i, j) => {
-    let s = 0;
-    for (let a = i * dims, b = j * dims, end = a + dims; a < end; a++, b++) s += unit[a]! * unit[b]!;
-    return s;
-  };
 }
 
 /**

@@ -12,3 +12,5 @@ export function normalizeRows64(data: Float64Array, dims: number, from: number, 
 export function quantizeRows32(unit: Float32Array, dims: number, from: number, to: number, scale: number, out: Uint8Array): number;
 export function quantizeRows64(unit: Float64Array, dims: number, from: number, to: number, scale: number, out: Uint8Array): number;
 export function transposeBlock(rowsU8: Uint8Array, blocks: Int8Array, start: number, width: number, dims: number): void;
+export function dot32(unit: Float32Array, dims: number, i: number, j: number): number;
+export function dot64(unit: Float64Array, dims: number, i: number, j: number): number;

@@ -119,3 +119,17 @@ export function transposeBlock(rowsU8, blocks, start, width, dims) {
     }
   }
 }
+
+/** Exact (float64) dot product of rows i and j of float32 rows. */
+export function dot32(unit, dims, i, j) {
+  let s = 0;
+  for (let a = i * dims, b = j * dims, end = a + dims; a < end; a++, b++) s += unit[a] * unit[b];
+  return s;
+}
+
+/** Exact (float64) dot product of rows i and j of float64 rows. */
+export function dot64(unit, dims, i, j) {
+  let s = 0;
+  for (let a = i * dims, b = j * dims, end = a + dims; a < end; a++, b++) s += unit[a] * unit[b];
+  return s;
+}
