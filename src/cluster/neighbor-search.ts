@@ -17,7 +17,7 @@ export interface NeighborSearchParams {
   prepared: PreparedEmbeddings;
   /** Exactly the pairs whose exact similarity is >= this are passed to `onPair`. */
   minSimilarity: number;
-  /** Called once per unordered pair i < j that passed the prefilter, with its exact similarity. */
+  /** Called once per unordered pair i < j whose exact similarity is >= minSimilarity, with that similarity. */
   onPair: (i: number, j: number, similarity: number) => void;
   /** Also find each row's nearest-neighbour similarity (excluding itself). */
   nearestNeighbors?: boolean;
