@@ -57,16 +57,25 @@ export interface ClusterStats {
 export function computeClusterStats(params: ClusterStatsParams): ClusterStats {
   const { dbscan, final, histogram } = params;
   const inputRows = dbscan.labels.length;
-  const sizes = new Map<number, number>();
-  for (const label of final.labels) if (label >= 0) sizes.set(label, (sizes.get(label) ?? 0) + 1);
-  const distribution = new Map<number, number>();
+  // Typed-array counting, not Maps: this runs once, unoptimised, over ~28k rows and ~15k labels.
+  let maxLabel = -1;
+  for (let i = 0; i < final.labels.length; i++) if (final.labels[i]! > maxLabel) maxLabel = final.labels[i]!;
+  const sizeOf = new Int32Array(maxLabel + 1);
+  for (let i = 0; i < final.labels.length; i++) if (final.labels[i]! >= 0) sizeOf[final.labels[i]!]!++;
   let largest = 0;
-  for (const size of sizes.values()) {
+  let identities = 0;
+  let singletons = 0;
+  const distribution = new Map<number, number>();
+  for (let label = 0; label <= maxLabel; label++) {
+    const size = sizeOf[label]!;
+    if (size === 0) continue;
+    identities++;
+    if (size === 1) singletons++;
+    if (size > largest) largest = size;
     distribution.set(size, (distribution.get(size) ?? 0) + 1);
-    largest = Math.max(largest, size);
   }
   let noise = 0;
-  for (const label of dbscan.labels) if (label < 0) noise++;
+  for (let i = 0; i < inputRows; i++) if (dbscan.labels[i]! < 0) noise++;
   const nearest: ClusterStats["nearest_neighbor"] = {
     share_within_eps: round(dbscan.rowsWithNeighbor / inputRows),
     non_noise_share: round((inputRows - noise) / inputRows),
@@ -89,11 +98,11 @@ export function computeClusterStats(params: ClusterStatsParams): ClusterStats {
   return {
     rows: final.labels.length,
     input_rows: inputRows,
-    identities: sizes.size,
+    identities,
     clusters: dbscan.clusters,
     noise_rows: noise,
-    multi_image_clusters: [...sizes.values()].filter((s) => s >= 2).length,
-    singletons: [...sizes.values()].filter((s) => s === 1).length,
+    multi_image_clusters: identities - singletons,
+    singletons,
     largest_cluster: largest,
     size_distribution: Object.fromEntries([...distribution.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => [String(k), v])),
     eps: params.eps,
