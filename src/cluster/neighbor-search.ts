@@ -6,10 +6,13 @@
  * here": the int8 prefilter is the fastest exact route measured on this machine).
  */
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker } from "node:worker_threads";
 import { buildOnnxModel, OnnxType } from "./onnx-model.ts";
 import type { OnnxNode, OnnxValueInfo } from "./onnx-model.ts";
 import { badValue, checkEmbeddings, describeEmbeddings } from "./prepare-embeddings.ts";
+import * as rowKernels from "./row-kernels.js";
+import { normalizeShare, quantizeShare } from "./row-kernels.js";
+import type { NormalizeJob, QuantizeJob, SharedRows } from "./row-kernels.js";
 import type { EmbeddingMatrix, PreparedEmbeddings } from "./prepare-embeddings.ts";
 
 export interface NeighborSearchParams {
@@ -109,17 +112,20 @@ function similarityGraph(dims: number, parts: GraphParts): Uint8Array {
 }
 
 /**
- * The tile worker, plain JavaScript evaluated in a worker thread (it needs only onnxruntime-node
- * and row-kernels.js, so no TypeScript loader has to exist inside the worker). One intra-op thread
- * per worker and one worker per core: measured on 512-row tiles, a single session with 2 intra-op
- * threads kept only one core busy (CPU time = wall time per tile).
+ * The tile runner, plain JavaScript (it needs only onnxruntime-node and row-kernels.js, so no
+ * TypeScript loader has to exist where it runs): the body of a function of `port` (its message
+ * port), `workerData`, `require` and `kernels` (row-kernels.js). It runs in worker threads and
+ * once on the calling thread itself: a worker thread costs ~55-130 ms of start-up (Node's own
+ * bootstrap) before it can even load onnxruntime, and the calling thread is otherwise idle while
+ * the workers work. One intra-op thread per runner and one runner per core: measured on 512-row
+ * tiles, a single session with 2 intra-op threads kept only one core busy.
  *
- * A worker loads onnxruntime and makes its sessions as soon as it starts (while the parent still
- * reads the file), then answers, in order: `normalize` (its share of the rows, in place), then
- * `search`: it quantises and transposes its share of the row blocks, reports the largest rounding
- * error, and once given the integer threshold takes tiles from a shared counter, keeping its own
- * row maxima, so no message is exchanged per tile (a message per tile cost ~0.3 s per worker at
- * 28k). Diagonal tiles run GEMM -> GreaterOrEqual -> NonZero. Off-diagonal tiles, where pairs are
+ * A runner loads onnxruntime and makes its sessions as soon as it starts (while the file is still
+ * being read), then takes, in order: `normalize` and `search`, where it joins in normalising, then
+ * quantising, pieces taken from shared counters (row-kernels.js: a runner still starting leaves
+ * them to the others), and once given the integer threshold it takes tiles from a shared counter,
+ * keeping its own row maxima, so no message is exchanged per tile (a message per tile cost ~0.3 s
+ * per worker at 28k). Diagonal tiles run GEMM -> GreaterOrEqual -> NonZero. Off-diagonal tiles, where pairs are
  * rare, run GEMM -> row and column ReduceMax only (GreaterOrEqual + NonZero cost ~40 % of the
  * tile); every pair at or above the threshold lies in (rows whose max passes) x (columns whose max
  * passes), so that cross product is the candidate set, or, when it is large, the tile is run again
@@ -131,8 +137,7 @@ function similarityGraph(dims: number, parts: GraphParts): Uint8Array {
  * async function, TurboFan spent ~100 ms of CPU per worker compiling it three times over, on the
  * same two cores the tiles need (seen with --trace-opt at 28k).
  */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
+const RUNNER_BODY = `
 const ort = require(workerData.ortPath);
 const options = {
   intraOpNumThreads: 1,
@@ -173,7 +178,7 @@ async function createSession(model) {
 
 const inbox = [];
 let waiting;
-parentPort.on("message", (message) => {
+port.on("message", (message) => {
   if (waiting) {
     const resolve = waiting;
     waiting = undefined;
@@ -211,38 +216,18 @@ function candidate(i, j) {
 function flush() {
   if (pairCount === 0) return;
   const out = { pairs: pairs.slice(0, 2 * pairCount), similarities: similarities.slice(0, pairCount) };
-  parentPort.postMessage(out, [out.pairs.buffer, out.similarities.buffer]);
+  port.postMessage(out, [out.pairs.buffer, out.similarities.buffer]);
   pairCount = 0;
 }
 
-let kernels, diag, off, offPairs;
+let diag, off, offPairs;
 function unitRows(job) {
   return job.dtype === "float32"
     ? new Float32Array(job.unit, job.byteOffset, job.rows * job.dims)
     : new Float64Array(job.unit, job.byteOffset, job.rows * job.dims);
 }
-function normalize(job) {
-  const unit = unitRows(job), zeroRow = new Uint8Array(job.zeroRow);
-  return job.dtype === "float32"
-    ? kernels.normalizeRows32(unit, job.dims, job.from, job.to, zeroRow)
-    : kernels.normalizeRows64(unit, job.dims, job.from, job.to, zeroRow);
-}
-
 // The search, set once by search().
 let dims, tile, rows, nearest, tasks, taskCount, rowsU8, blocks, counters, threshold, thresholdTensor, best;
-/** Quantises and transposes row blocks [from, to); returns the largest squared rounding error. */
-function quantize(unit, dtype, scale, from, to) {
-  let worst = 0;
-  for (let b = from; b < to; b++) {
-    const start = b * tile, width = Math.min(tile, rows - start);
-    const error = dtype === "float32"
-      ? kernels.quantizeRows32(unit, dims, start, start + width, scale, rowsU8)
-      : kernels.quantizeRows64(unit, dims, start, start + width, scale, rowsU8);
-    if (error > worst) worst = error;
-    kernels.transposeBlock(rowsU8, blocks, start, width, dims);
-  }
-  return worst;
-}
 
 // onnxruntime-node refuses tensors on SharedArrayBuffer memory: the tile's operands are copied
 // into buffers of our own, under tensors made once per shape; the row block is only copied when
@@ -338,11 +323,17 @@ function takePairs(out) {
 }
 
 async function runTiles() {
-  let seconds = 0, done = 0;
+  let seconds = 0, done = 0, yielded = performance.now();
   for (;;) {
     const t = Atomics.add(counters, 0, 1);
     if (t >= taskCount) break;
     const started = performance.now();
+    // The native binding runs synchronously: on the calling thread, let timers (progress) and
+    // the workers' messages through now and then.
+    if (started - yielded > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yielded = performance.now();
+    }
     const bi = tasks[2 * t], bj = tasks[2 * t + 1];
     loadOperands(bi, bj);
     if (bi === bj) {
@@ -363,39 +354,37 @@ async function runTiles() {
 
 async function search(setup) {
   ({ dims, tile, rows, nearest, tasks, minSimilarity } = setup);
-  unit = unitRows(setup);
+  unit = unitRows(setup.quantize);
   dot = setup.dtype === "float32" ? kernels.dot32 : kernels.dot64;
   taskCount = tasks.length / 2;
   rowsU8 = new Uint8Array(setup.rowsU8);
   blocks = new Int8Array(setup.blocks);
   // [next task, tiles done]
   counters = new Int32Array(setup.counters);
-  const worst = quantize(unitRows(setup), setup.dtype, setup.scale, setup.blockFrom, setup.blockTo);
+  kernels.quantizeShare(setup.quantize);
   aBuffer = new Uint8Array(tile * dims);
   bBuffer = new Int8Array(tile * dims);
   hitRows = new Int32Array(tile);
   hitCols = new Int32Array(tile);
-  parentPort.postMessage({ quantized: { worst } });
   ({ threshold } = await nextMessage());
   thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
   best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
   bestExact = nearest ? new Float64Array(rows).fill(-Infinity) : undefined;
   const { seconds, tiles } = await runTiles();
   flush();
-  parentPort.postMessage({ done: { best, bestExact, candidates, seconds, tiles } });
+  port.postMessage({ done: { best, bestExact, candidates, seconds, tiles } });
 }
 
 async function main() {
-  kernels = await import(workerData.kernelsUrl);
   diag = await createSession(workerData.models.diag);
   off = await createSession(workerData.models.off);
   for (;;) {
     const message = await nextMessage();
-    if (message.normalize) parentPort.postMessage({ normalized: normalize(message.normalize) });
+    if (message.normalize) kernels.normalizeShare(message.normalize);
     else if (message.search) return search(message.search);
   }
 }
-main().catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }));
+main().catch((error) => port.postMessage({ error: String((error && error.stack) || error) }));
 `;
 
 interface WorkerDone {
@@ -410,27 +399,67 @@ interface WorkerDone {
 }
 
 interface WorkerReply {
-  normalized?: { maxAbs: number; badRow: number };
-  quantized?: { worst: number };
   done?: WorkerDone;
 }
 
 type WorkerMessage = WorkerReply & { error?: string; pairs?: Int32Array; similarities?: Float64Array };
 
-/** One worker thread: answers `ask`s in order and streams the pairs at or above the search's minimum similarity to `onPairs`. */
-class TileWorker {
-  private readonly worker: Worker;
+/** A message endpoint: a worker thread, or a port of a channel to a runner on this thread. */
+interface Endpoint {
+  on(event: "message", listener: (message: WorkerMessage) => void): unknown;
+  postMessage(message: unknown): void;
+}
+
+/**
+ * One tile runner, in a worker thread or on this thread: answers `ask`s in order and streams the
+ * pairs at or above the search's minimum similarity to `onPairs`.
+ */
+class TileRunner {
+  private readonly endpoint: Endpoint;
+  private readonly stop: () => Promise<unknown>;
   private readonly waiting: { resolve: (reply: WorkerReply) => void; reject: (e: Error) => void }[] = [];
   private failure?: Error;
   onPairs: (pairs: Int32Array, similarities: Float64Array) => void = () => {};
+  /** Rejects when the runner fails or stops. */
+  readonly failed: Promise<never>;
 
-  constructor(workerData: Record<string, unknown>) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+  constructor(workerData: Record<string, unknown>, onThisThread: boolean) {
+    let rejectFailed!: (e: Error) => void;
+    this.failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+    this.failed.catch(() => {});
     const fail = (error: Error) => {
       this.failure ??= error;
+      rejectFailed(this.failure);
       for (const waiter of this.waiting.splice(0)) waiter.reject(this.failure);
     };
-    this.worker.on("message", (message: WorkerMessage) => {
+    if (onThisThread) {
+      const { port1, port2 } = new MessageChannel();
+      this.endpoint = port2;
+      this.stop = async () => {
+        port2.close();
+        fail(new Error("cluster: similarity runner stopped"));
+      };
+      // On the next turn, once the caller has started reading: loading onnxruntime blocks this
+      // thread for ~80 ms, while the reads go on in libuv's threads.
+      setImmediate(() => {
+        try {
+          new Function("port", "workerData", "require", "kernels", RUNNER_BODY)(port1, workerData, requireHere, rowKernels);
+        } catch (error) {
+          fail(error as Error);
+        }
+      });
+    } else {
+      const worker = new Worker(
+        `const { parentPort, workerData } = require("node:worker_threads");
+        import(workerData.kernelsUrl).then((kernels) => new Function("port", "workerData", "require", "kernels", workerData.body)(parentPort, workerData, require, kernels));`,
+        { eval: true, workerData: { ...workerData, body: RUNNER_BODY } },
+      );
+      this.endpoint = worker;
+      this.stop = () => worker.terminate();
+      worker.on("error", fail);
+      worker.on("exit", (code) => fail(new Error(`cluster: similarity worker exited (${code})`)));
+    }
+    this.endpoint.on("message", (message: WorkerMessage) => {
       if (message.error) fail(new Error(`cluster: similarity worker failed: ${message.error}`));
       else if (message.pairs) {
         try {
@@ -440,51 +469,74 @@ class TileWorker {
         }
       } else this.waiting.shift()?.resolve(message);
     });
-    this.worker.on("error", fail);
-    this.worker.on("exit", (code) => fail(new Error(`cluster: similarity worker exited (${code})`)));
   }
 
-  /** Posts `message` and resolves with the worker's next reply. */
+  /** Posts `message`, which gets no reply. */
+  post(message: Record<string, unknown>): void {
+    if (!this.failure) this.endpoint.postMessage(message);
+  }
+
+  /** Posts `message` and resolves with the runner's next reply. */
   ask(message: Record<string, unknown>): Promise<WorkerReply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.worker.postMessage(message);
+      this.endpoint.postMessage(message);
     });
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await this.stop();
   }
 }
 
+const requireHere = createRequire(import.meta.url);
+
 export interface SimilarityWorkersParams {
-  /** Worker threads, one onnxruntime thread each (2 on the team's 2-core machine). */
+  /** Tile runners, one onnxruntime thread each (2 on the team's 2-core machine): this thread and threads - 1 workers. */
   threads?: number;
   /** Columns of the embeddings (the sessions are made for it at start). */
   dims: number;
   /** Whether the search wants nearest-neighbour similarities. */
   nearestNeighbors: boolean;
   /**
-   * @internal How the workers run onnxruntime: its synchronous native binding (default, faster)
+   * @internal How the runners call onnxruntime: its synchronous native binding (default, faster)
    * or its public async API (the fallback when the binding is not the one we know; specs compare them).
    */
   ortApi?: "binding" | "public";
 }
 
-/** Evenly split [0, count) into `parts` contiguous ranges. */
-function split(count: number, parts: number): [number, number][] {
-  return Array.from({ length: parts }, (_, k) => [Math.floor((k * count) / parts), Math.floor(((k + 1) * count) / parts)]);
-}
+// Node >= 16 has Atomics.waitAsync; TypeScript types it only from lib ES2024, newer than ours.
+const { waitAsync } = Atomics as unknown as {
+  waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string };
+};
 
 /**
- * Similarity workers, started ahead of the data so that loading onnxruntime and making the
- * sessions (~0.15 s of CPU per worker) overlaps reading the embeddings. They normalise the rows
- * (`prepare`) and then serve one search, which stops them.
+ * Waits until control[1] counts `total` pieces done: the pieces this thread did not take are
+ * being finished by workers, or the wait ends with a runner's failure.
+ */
+async function untilDone(control: Int32Array, total: number, runners: TileRunner[]): Promise<void> {
+  const failed = Promise.race(runners.map((r) => r.failed));
+  failed.catch(() => {}); // awaited below only while waiting
+  for (;;) {
+    const done = Atomics.load(control, 1);
+    if (done >= total) return;
+    const wait = waitAsync(control, 1, done);
+    if (wait.async) await Promise.race([wait.value, failed]);
+  }
+}
+
+/** Rows normalised per piece of the shared normalising work. */
+const NORMALIZE_CHUNK_ROWS = 256;
+
+/**
+ * The tile runners of one search, started ahead of the data so that loading onnxruntime and making
+ * the sessions overlaps reading the embeddings. They normalise the rows (`prepare`) and then serve
+ * one search, which stops them.
  */
 export class SimilarityWorkers {
   /** @internal */
-  readonly workers: TileWorker[];
+  readonly runners: TileRunner[];
   readonly dims: number;
   readonly nearestNeighbors: boolean;
   private used = false;
@@ -494,7 +546,7 @@ export class SimilarityWorkers {
     this.dims = dims;
     this.nearestNeighbors = nearestNeighbors;
     const workerData = {
-      ortPath: createRequire(import.meta.url).resolve("onnxruntime-node"),
+      ortPath: requireHere.resolve("onnxruntime-node"),
       kernelsUrl: new URL("./row-kernels.js", import.meta.url).href,
       ortApi: params.ortApi ?? "binding",
       models: {
@@ -503,11 +555,14 @@ export class SimilarityWorkers {
         offPairs: similarityGraph(dims, { pairs: true }),
       },
     };
-    this.workers = Array.from({ length: Math.max(1, params.threads ?? 2) }, () => new TileWorker(workerData));
+    const count = Math.max(1, params.threads ?? 2);
+    // Workers first, so their start-up begins before this thread's runner loads onnxruntime.
+    this.runners = Array.from({ length: count - 1 }, () => new TileRunner(workerData, false));
+    this.runners.push(new TileRunner(workerData, true));
   }
 
   /**
-   * `prepareEmbeddings` on the workers, each normalising a share of the rows: the same kernels,
+   * `prepareEmbeddings` on all threads, each normalising the pieces it takes: the same kernels,
    * so the same values. The rows are normalised in place when `inPlace` and already on a
    * SharedArrayBuffer (as `readNpyParallel({ shared: true })` gives them), else in a shared copy.
    */
@@ -518,38 +573,49 @@ export class SimilarityWorkers {
     const { rows, dims } = matrix;
     const unit = params.inPlace && matrix.data.buffer instanceof SharedArrayBuffer ? matrix.data : sharedCopy(matrix.data);
     const zeroRow = new Uint8Array(new SharedArrayBuffer(rows));
-    const job = { ...rowsJob(unit, dims), zeroRow: zeroRow.buffer };
-    const replies = await Promise.all(
-      split(rows, this.workers.length).map(([from, to], k) => this.workers[k]!.ask({ normalize: { ...job, from, to } })),
-    );
+    const pieces = Math.ceil(rows / NORMALIZE_CHUNK_ROWS);
+    const job: NormalizeJob = {
+      ...rowsJob(unit, dims),
+      zeroRow: zeroRow.buffer as SharedArrayBuffer,
+      chunkRows: NORMALIZE_CHUNK_ROWS,
+      control: new SharedArrayBuffer(8),
+      maxAbs: new SharedArrayBuffer(8 * pieces),
+      badRow: new SharedArrayBuffer(4 * pieces),
+    };
+    for (const runner of this.runners) runner.post({ normalize: job });
+    // This thread takes pieces at once; the workers join as soon as they have started.
+    normalizeShare(job);
+    await untilDone(new Int32Array(job.control), pieces, this.runners);
     let maxAbs = 0;
     let badRow = -1;
-    for (const { normalized } of replies) {
-      maxAbs = Math.max(maxAbs, normalized!.maxAbs);
-      if (normalized!.badRow >= 0 && (badRow < 0 || normalized!.badRow < badRow)) badRow = normalized!.badRow;
+    const pieceMax = new Float64Array(job.maxAbs);
+    const pieceBad = new Int32Array(job.badRow);
+    for (let piece = 0; piece < pieces; piece++) {
+      maxAbs = Math.max(maxAbs, pieceMax[piece]!);
+      if (pieceBad[piece]! >= 0 && badRow < 0) badRow = pieceBad[piece]!;
     }
-    // Rows after a bad one may be normalised by another worker; the input is refused anyway.
+    // Rows after a bad one may have been normalised; the input is refused anyway.
     if (badRow >= 0) throw badValue(unit, badRow, dims, source);
     return describeEmbeddings({ unit, zeroRow, maxAbs, eps, rows, dims });
   }
 
-  /** @internal Hands the workers to one search. */
-  take(): TileWorker[] {
+  /** @internal Hands the runners to one search. */
+  take(): TileRunner[] {
     if (this.used) throw new Error("cluster: similarity workers already used by a search");
     this.used = true;
-    return this.workers;
+    return this.runners;
   }
 
-  /** Stops the workers (a search stops those it used; this is for when none ran). */
+  /** Stops the runners (a search stops those it used; this is for when none ran). */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all(this.runners.map((r) => r.close()));
   }
 }
 
 /** The rows as a worker job describes them (the buffer is shared, not copied). */
-function rowsJob(unit: Float32Array | Float64Array, dims: number) {
+function rowsJob(unit: Float32Array | Float64Array, dims: number): SharedRows {
   return {
-    unit: unit.buffer,
+    unit: unit.buffer as SharedArrayBuffer,
     byteOffset: unit.byteOffset,
     dtype: unit instanceof Float32Array ? "float32" : "float64",
     rows: unit.length / dims,
@@ -594,27 +660,37 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
     await pool.close();
     throw new Error("cluster: similarity workers were started for another search");
   }
-  const workers = pool.take();
+  const runners = pool.take();
 
   const absorb = (pairs: Int32Array, similarities: Float64Array) => {
     for (let p = 0; p < similarities.length; p++) onPair(pairs[2 * p]!, pairs[2 * p + 1]!, similarities[p]!);
   };
-  for (const worker of workers) worker.onPairs = absorb;
+  for (const runner of runners) runner.onPairs = absorb;
 
   // One global scale so the integer dot product compares with one threshold. The stored rows are
   // exactly what `unit` holds, so maxAbs bounds every |v|.
   const scale = prepared.maxAbs > 0 ? 127 / prepared.maxAbs : 1;
   const unit = prepared.unit.buffer instanceof SharedArrayBuffer ? prepared.unit : sharedCopy(prepared.unit);
-  const setup = {
+  const quantizeJob: QuantizeJob = {
     ...rowsJob(unit, dims),
     tile,
-    nearest: wantNearest,
-    tasks,
     scale,
-    minSimilarity,
     rowsU8: new SharedArrayBuffer(rows * dims),
     blocks: new SharedArrayBuffer(rows * dims),
+    control: new SharedArrayBuffer(8),
+    worst: new SharedArrayBuffer(8 * blockCount),
+  };
+  const setup = {
+    dims,
+    tile,
+    rows,
+    nearest: wantNearest,
+    tasks,
+    minSimilarity,
+    rowsU8: quantizeJob.rowsU8,
+    blocks: quantizeJob.blocks,
     counters: new SharedArrayBuffer(8),
+    quantize: quantizeJob,
   };
   const counters = new Int32Array(setup.counters);
 
@@ -623,19 +699,19 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
   let margin = 0;
   let progress: ReturnType<typeof setInterval> | undefined;
   try {
-    const quantized = await Promise.all(
-      split(blockCount, workers.length).map(([blockFrom, blockTo], k) => workers[k]!.ask({ search: { ...setup, blockFrom, blockTo } })),
-    );
+    for (const runner of runners) runner.post({ search: setup });
+    quantizeShare(quantizeJob);
+    await untilDone(new Int32Array(quantizeJob.control), blockCount, runners);
     quantizeSeconds = (performance.now() - started) / 1000;
     // For unit rows x, y and their quantisations x~ = q/scale, |x.y - x~.y~| <= |x - x~| |y| +
     // |y - y~| |x~|, so with e the largest rounding error norm the bound is e + e (1 + e); 1e-6
     // covers the float64 rounding of the bound itself and of |y| <= 1.
-    const worst = Math.sqrt(Math.max(...quantized.map((q) => q.quantized!.worst)));
+    const worst = Math.sqrt(Math.max(...new Float64Array(quantizeJob.worst)));
     margin = worst * (2 + worst) + 1e-6;
     // Exact s >= minSimilarity implies integer dot >= scale^2 (minSimilarity - margin); -1 absorbs
     // the rounding of that product.
     const threshold = Math.max(-(2 ** 31) + 1, Math.floor(scale * scale * (minSimilarity - margin)) - 1);
-    const finished = Promise.all(workers.map((w) => w.ask({ threshold })));
+    const finished = Promise.all(runners.map((r) => r.ask({ threshold })));
     const onTile = params.onTile;
     if (onTile) {
       let reported = 0;
@@ -651,7 +727,7 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
     }
   } finally {
     if (progress) clearInterval(progress);
-    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all(runners.map((r) => r.close()));
   }
 
   const scale2 = scale * scale;

@@ -133,3 +133,65 @@ export function dot64(unit, dims, i, j) {
   for (let a = i * dims, b = j * dims, end = a + dims; a < end; a++, b++) s += unit[a] * unit[b];
   return s;
 }
+
+/** The unit rows a job describes (a view on its shared buffer). */
+function unitView(job) {
+  const count = job.rows * job.dims;
+  return job.dtype === "float32" ? new Float32Array(job.unit, job.byteOffset, count) : new Float64Array(job.unit, job.byteOffset, count);
+}
+
+/**
+ * One thread's share of normalising all the rows of a job: takes `chunkRows`-row pieces from the
+ * shared counter control[0] until none is left, so whichever thread is free does the work (the
+ * calling thread while the workers still start); records each piece's largest |value| and first
+ * bad row (-1 if none), then counts the piece in control[1] and wakes its waiters.
+ */
+export function normalizeShare(job) {
+  const unit = unitView(job);
+  const zeroRow = new Uint8Array(job.zeroRow);
+  const control = new Int32Array(job.control);
+  const maxAbs = new Float64Array(job.maxAbs);
+  const badRow = new Int32Array(job.badRow);
+  const pieces = Math.ceil(job.rows / job.chunkRows);
+  for (;;) {
+    const piece = Atomics.add(control, 0, 1);
+    if (piece >= pieces) return;
+    const from = piece * job.chunkRows;
+    const to = Math.min(job.rows, from + job.chunkRows);
+    const result =
+      unit instanceof Float32Array
+        ? normalizeRows32(unit, job.dims, from, to, zeroRow)
+        : normalizeRows64(unit, job.dims, from, to, zeroRow);
+    maxAbs[piece] = result.maxAbs;
+    badRow[piece] = result.badRow;
+    Atomics.add(control, 1, 1);
+    Atomics.notify(control, 1);
+  }
+}
+
+/**
+ * One thread's share of quantising a job's unit rows, a `tile`-row block at a time from the
+ * shared counter control[0]: q + 128 into `rowsU8`, the block transposed into `blocks`, its
+ * largest squared rounding error into worst[block]; then counts the block in control[1].
+ */
+export function quantizeShare(job) {
+  const unit = unitView(job);
+  const rowsU8 = new Uint8Array(job.rowsU8);
+  const blocks = new Int8Array(job.blocks);
+  const control = new Int32Array(job.control);
+  const worst = new Float64Array(job.worst);
+  const count = Math.ceil(job.rows / job.tile);
+  for (;;) {
+    const block = Atomics.add(control, 0, 1);
+    if (block >= count) return;
+    const start = block * job.tile;
+    const width = Math.min(job.tile, job.rows - start);
+    worst[block] =
+      unit instanceof Float32Array
+        ? quantizeRows32(unit, job.dims, start, start + width, job.scale, rowsU8)
+        : quantizeRows64(unit, job.dims, start, start + width, job.scale, rowsU8);
+    transposeBlock(rowsU8, blocks, start, width, job.dims);
+    Atomics.add(control, 1, 1);
+    Atomics.notify(control, 1);
+  }
+}

@@ -82,14 +82,15 @@ function readHeader(path: string): { dtype: string; shape: number[] } {
 export async function runCluster(params: RunClusterParams): Promise<RunClusterResult> {
   const path = params.embeddingsPath;
   const wantNearest = params.nearestNeighbors ?? true;
-  // The header says enough to start the similarity workers, which load onnxruntime while the
-  // data is read.
+  // The header says enough to start the similarity runners, which load onnxruntime while the
+  // data is read (the reads are in flight once readNpyParallel returns).
   const header = readHeader(path);
   const [, dims] = embeddingShapeOf(header, path);
+  const reading = readNpyParallel({ path, shared: true });
   const workers = dims >= 1 ? new SimilarityWorkers({ threads: params.threads, dims, nearestNeighbors: wantNearest }) : undefined;
   let embeddings: EmbeddingMatrix;
   try {
-    embeddings = embeddingMatrixOf(await readNpyParallel({ path, shared: true }), path);
+    embeddings = embeddingMatrixOf(await reading, path);
   } catch (error) {
     await workers?.close();
     throw error;
