@@ -125,17 +125,17 @@ function similarityGraph(dims: number, parts: GraphParts): Uint8Array {
  * quantising, pieces taken from shared counters (row-kernels.js: a runner still starting leaves
  * them to the others), and once given the integer threshold it takes tiles from a shared counter,
  * keeping its own row maxima, so no message is exchanged per tile (a message per tile cost ~0.3 s
- * per worker at 28k). Diagonal tiles run GEMM -> GreaterOrEqual -> NonZero. Off-diagonal tiles, where pairs are
- * rare, run GEMM -> row and column ReduceMax only (GreaterOrEqual + NonZero cost ~40 % of the
- * tile); every pair at or above the threshold lies in (rows whose max passes) x (columns whose max
- * passes), so that cross product is the candidate set, or, when it is large, the tile is run again
- * through the NonZero graph.
+ * per worker at 28k). Diagonal tiles run GEMM -> GreaterOrEqual -> NonZero. Off-diagonal tiles,
+ * where pairs are rare, run GEMM -> row and column ReduceMax only (GreaterOrEqual + NonZero cost
+ * ~40 % of the tile); every pair at or above the threshold lies in (rows whose max passes) x
+ * (columns whose max passes), so that cross product is the candidate set, or, when it is large,
+ * the tile is run again through the NonZero graph.
  *
- * The per-tile code is a handful of small functions over module-level state, and the operand
- * tensors are made once and refilled: V8 optimises a hot function together with everything it
- * inlines, and when the whole loop (with onnxruntime's Tensor constructor inlined) lived in one
- * async function, TurboFan spent ~100 ms of CPU per worker compiling it three times over, on the
- * same two cores the tiles need (seen with --trace-opt at 28k).
+ * The per-tile code is a handful of small functions over state declared once in the body, and
+ * the operand tensors are made once and refilled: V8 optimises a hot function together with
+ * everything it inlines, and when the whole loop (with onnxruntime's Tensor constructor inlined)
+ * lived in one async function, TurboFan spent ~100 ms of CPU per worker compiling it three times
+ * over, on the same two cores the tiles need (seen with --trace-opt at 28k).
  */
 const RUNNER_BODY = `
 const ort = require(workerData.ortPath);
