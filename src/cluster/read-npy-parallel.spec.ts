@@ -19,6 +19,9 @@ test("parallel chunk reads give back the array written, whatever the chunk size"
       assert.deepEqual(array.shape, [3, 5]);
       assert.deepEqual(Array.from(array.data as Float32Array), Array.from(data));
     }
+    const shared = await readNpyParallel({ path, shared: true });
+    assert.ok(shared.data.buffer instanceof SharedArrayBuffer, "shared: true reads into a SharedArrayBuffer");
+    assert.deepEqual(Array.from(shared.data as Float32Array), Array.from(data));
     writeFileSync(join(dir, "bad.npy"), "not an npy file at all");
     await assert.rejects(readNpyParallel({ path: join(dir, "bad.npy") }), UsageError);
     await assert.rejects(readNpyParallel({ path: join(dir, "missing.npy") }), /missing\.npy: cannot read/);
