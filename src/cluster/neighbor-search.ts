@@ -52,15 +52,6 @@ export interface NeighborSearchResult {
 
 const DIAGONAL_MASK = -(2 ** 30);
 
-/**
- * An off-diagonal tile whose rows and columns at or above the threshold make at most this many
- * pairs hands all of them to re-scoring (~0.4 us each); a larger cross product runs the NonZero
- * graph on just the rows that passed (~40 us plus their share of the GEMM). In embeddings whose
- * identities are not contiguous rows (a real source's order) a tile holds ~20 such rows and
- * columns: re-scoring their 400 cross pairs took 0.6 M candidates at 28k instead of ~30 k.
- */
-const CROSS_LIMIT = 128;
-
 /** Pairs a worker collects before handing them over (keeps memory O(n) for any eps). */
 const FLUSH_PAIRS = 1 << 16;
 
@@ -73,6 +64,13 @@ interface GraphParts {
   rowMax?: boolean;
   /** Emit column maxima. */
   colMax?: boolean;
+  /**
+   * Emit the pairs at or above the `threshold` input among just the rows whose maximum passes
+   * (`Compress`): those rows' indices (int64 [1, r]) and (index among them, column) pairs (int64
+   * [2, k]). Off-diagonal tiles hold few such rows, so this costs a few small nodes where NonZero
+   * over the whole tile cost ~40 % of it.
+   */
+  passedRows?: boolean;
 }
 
 function similarityGraph(dims: number, parts: GraphParts): Uint8Array {
@@ -89,17 +87,30 @@ function similarityGraph(dims: number, parts: GraphParts): Uint8Array {
     inputs.push({ name: "mask", elemType: OnnxType.int32, dims: ["m", "n"] });
     scores = "SM";
   }
+  if (parts.pairs || parts.passedRows) inputs.push({ name: "threshold", elemType: OnnxType.int32, dims: [] });
   if (parts.pairs) {
-    inputs.push({ name: "threshold", elemType: OnnxType.int32, dims: [] });
     nodes.push(
       { opType: "GreaterOrEqual", inputs: [scores, "threshold"], outputs: ["hit"] },
       { opType: "NonZero", inputs: ["hit"], outputs: ["pairs"] },
     );
     outputs.push({ name: "pairs", elemType: OnnxType.int64, dims: [2, "k"] });
   }
-  if (parts.rowMax) {
+  if (parts.rowMax || parts.passedRows) {
     nodes.push({ opType: "ReduceMax", inputs: [scores], outputs: ["rowMax"], attributes: { axes: [1], keepdims: 0 } });
-    outputs.push({ name: "rowMax", elemType: OnnxType.int32, dims: ["m"] });
+  }
+  if (parts.rowMax) outputs.push({ name: "rowMax", elemType: OnnxType.int32, dims: ["m"] });
+  if (parts.passedRows) {
+    nodes.push(
+      { opType: "GreaterOrEqual", inputs: ["rowMax", "threshold"], outputs: ["rowPassed"] },
+      { opType: "NonZero", inputs: ["rowPassed"], outputs: ["passedRows"] },
+      { opType: "Compress", inputs: [scores, "rowPassed"], outputs: ["passedScores"], attributes: { axis: 0 } },
+      { opType: "GreaterOrEqual", inputs: ["passedScores", "threshold"], outputs: ["passedHit"] },
+      { opType: "NonZero", inputs: ["passedHit"], outputs: ["passedPairs"] },
+    );
+    outputs.push(
+      { name: "passedRows", elemType: OnnxType.int64, dims: [1, "r"] },
+      { name: "passedPairs", elemType: OnnxType.int64, dims: [2, "k"] },
+    );
   }
   if (parts.colMax) {
     nodes.push({ opType: "ReduceMax", inputs: [scores], outputs: ["colMax"], attributes: { axes: [0], keepdims: 0 } });
@@ -222,7 +233,7 @@ function flush() {
   pairCount = 0;
 }
 
-let diag, off, offPairs;
+let diag, off;
 function unitRows(job) {
   return job.dtype === "float32"
     ? new Float32Array(job.unit, job.byteOffset, job.rows * job.dims)
@@ -234,7 +245,7 @@ let dims, tile, rows, nearest, tasks, taskCount, rowsU8, blocks, counters, thres
 // onnxruntime-node refuses tensors on SharedArrayBuffer memory: the tile's operands are copied
 // into buffers of our own, under tensors made once per shape; the row block is only copied when
 // it changes.
-let aBuffer, bBuffer, hitBuffer, hitRows, hitCols;
+let aBuffer, bBuffer;
 const aTensors = new Map(), bTensors = new Map(), masks = new Map();
 let aBlock = -1;
 // The current tile: its first row and column, height and width.
@@ -298,40 +309,16 @@ function takeDiagonal(out) {
   }
 }
 
-/**
- * Takes an off-diagonal tile's maxima; returns how many of its rows passed when its candidates
- * need the NonZero graph on those rows, else 0.
- */
+/** Takes an off-diagonal tile's maxima (when wanted) and its pairs among the rows that passed. */
 function takeOffDiagonal(out) {
-  const rowMax = out.rowMax.data, colMax = out.colMax.data;
-  let nr = 0, nc = 0;
-  for (let i = 0; i < m; i++) {
-    const v = rowMax[i];
-    if (v >= threshold) hitRows[nr++] = i;
-    if (nearest && v > best[r0 + i]) best[r0 + i] = v;
+  if (nearest) {
+    const rowMax = out.rowMax.data, colMax = out.colMax.data;
+    for (let i = 0; i < m; i++) if (rowMax[i] > best[r0 + i]) best[r0 + i] = rowMax[i];
+    for (let j = 0; j < w; j++) if (colMax[j] > best[c0 + j]) best[c0 + j] = colMax[j];
   }
-  for (let j = 0; j < w; j++) {
-    const v = colMax[j];
-    if (v >= threshold) hitCols[nc++] = j;
-    if (nearest && v > best[c0 + j]) best[c0 + j] = v;
-  }
-  if (nr === 0 || nc === 0) return 0;
-  if (nr * nc > ${CROSS_LIMIT}) return nr;
-  for (let a = 0; a < nr; a++) for (let b = 0; b < nc; b++) candidate(r0 + hitRows[a], c0 + hitCols[b]);
-  return 0;
-}
-
-/** The NonZero graph's feeds for the first count rows in hitRows against the current column block. */
-function hitRowFeeds(count) {
-  for (let a = 0; a < count; a++) hitBuffer.set(aBuffer.subarray(hitRows[a] * dims, (hitRows[a] + 1) * dims), a * dims);
-  const A = new ort.Tensor("uint8", hitBuffer.subarray(0, count * dims), [count, dims]);
-  return { A, B: tensorOver(bTensors, "int8", bBuffer, w), threshold: thresholdTensor };
-}
-
-function takeHitPairs(out) {
-  const found = out.pairs.dims[1];
-  const index = out.pairs.data;
-  for (let p = 0; p < found; p++) candidate(r0 + hitRows[Number(index[p])], c0 + Number(index[found + p]));
+  const found = out.passedPairs.dims[1];
+  const rowsPassed = out.passedRows.data, index = out.passedPairs.data;
+  for (let p = 0; p < found; p++) candidate(r0 + Number(rowsPassed[Number(index[p])]), c0 + Number(index[found + p]));
 }
 
 async function runTiles() {
@@ -351,11 +338,9 @@ async function runTiles() {
     if (bi === bj) {
       takeDiagonal(await diag.run(diagonalFeeds()));
     } else {
-      const passed = takeOffDiagonal(await off.run(operands()));
-      if (passed > 0) {
-        offPairs ??= await createSession(workerData.models.offPairs);
-        takeHitPairs(await offPairs.run(hitRowFeeds(passed)));
-      }
+      const feeds = operands();
+      feeds.threshold = thresholdTensor;
+      takeOffDiagonal(await off.run(feeds));
     }
     seconds += (performance.now() - started) / 1000;
     done++;
@@ -377,9 +362,6 @@ async function search(setup) {
   kernels.quantizeShare(setup.quantize);
   aBuffer = new Uint8Array(tile * dims);
   bBuffer = new Int8Array(tile * dims);
-  hitBuffer = new Uint8Array(tile * dims);
-  hitRows = new Int32Array(tile);
-  hitCols = new Int32Array(tile);
   ({ threshold } = await nextMessage());
   thresholdTensor = new ort.Tensor("int32", Int32Array.from([threshold]), []);
   best = nearest ? new Int32Array(rows).fill(-(2 ** 31)) : undefined;
@@ -565,8 +547,7 @@ export class SimilarityWorkers {
       ortApi: params.ortApi ?? "binding",
       models: {
         diag: similarityGraph(dims, { mask: nearestNeighbors, pairs: true, rowMax: nearestNeighbors }),
-        off: similarityGraph(dims, { rowMax: true, colMax: true }),
-        offPairs: similarityGraph(dims, { pairs: true }),
+        off: similarityGraph(dims, { rowMax: nearestNeighbors, colMax: nearestNeighbors, passedRows: true }),
       },
     };
     const count = Math.max(1, params.threads ?? 2);
