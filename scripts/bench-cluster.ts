@@ -2,7 +2,7 @@
 // 28,000 x 512 float32 embeddings (many small identities, look-alikes and members near the
 // threshold, a few exact duplicates), labels checked identical, then 100,000 x 512 alone.
 //
-//   npm run bench:cluster [-- --rows 28000 --big-rows 100000 --repeat 2 --no-sklearn --no-big --keep --plain-node]
+//   npm run bench:cluster [-- --rows 28000 --big-rows 100000 --repeat 2 --no-sklearn --no-big --keep --plain-node --grouped]
 //
 // Each side runs as its own process under /usr/bin/time -v (peak RSS); the in-process clustering
 // time of each side is reported beside the whole-process wall time.
@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { NpyWriter, readNpy } from "../src/common/npy.ts";
+import { readNpy, writeNpy } from "../src/common/npy.ts";
 import { mulberry32 } from "../src/common/seeded-random.ts";
 
 const args = process.argv.slice(2);
@@ -36,7 +36,10 @@ const random = mulberry32;
 /**
  * Identities of 1-6 images around random unit centres; member noise chosen so same-identity
  * similarity spreads over ~0.55-0.9 (many pairs land near the 0.65 threshold); 4% of identities
- * have a look-alike whose centre is 0.45-0.75 similar; 0.2% of rows are exact duplicates.
+ * have a look-alike whose centre is 0.45-0.75 similar; 0.2% of rows are exact duplicates. Rows
+ * are then put in a seeded random order, as a real source interleaves identities (CelebA-HQ's
+ * rows are not grouped by person); `--grouped` keeps each identity's rows together, which
+ * flatters a tiled search (pairs fall in the diagonal tiles).
  */
 function writeDataset(path: string, n: number, seed: number): void {
   const rand = random(seed);
@@ -52,7 +55,14 @@ function writeDataset(path: string, n: number, seed: number): void {
     return v;
   };
   const randomUnit = () => unitVector(Float64Array.from({ length: dims }, gauss));
-  const writer = new NpyWriter({ path, dtype: "float32", rowShape: [dims] });
+  const position = Int32Array.from({ length: n }, (_, i) => i);
+  if (!grouped) {
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [position[i], position[j]] = [position[j]!, position[i]!];
+    }
+  }
+  const values = new Float32Array(n * dims);
   const recent: Float32Array[] = [];
   let written = 0;
   let lookalikeOf: Float64Array | undefined;
@@ -81,13 +91,13 @@ function writeDataset(path: string, n: number, seed: number): void {
         unitVector(v);
         row.set(v);
       }
-      writer.append(row);
+      values.set(row, position[written]! * dims);
       recent.push(row);
       if (recent.length > 64) recent.shift();
       written++;
     }
   }
-  writer.close();
+  writeNpy(path, { shape: [n, dims], data: values });
 }
 
 interface Measured {
@@ -117,6 +127,7 @@ function measure(command: string, commandArgs: string[]): Measured {
 // turns on glibc's transparent huge pages (see the comment there); --plain-node runs
 // `node bin/idclusters.js` instead, without that tuning.
 const plainNode = flag("plain-node");
+const grouped = flag("grouped");
 const cli = plainNode ? [process.execPath, join(repo, "bin/idclusters.js")] : [join(repo, "bin/idclusters.js")];
 
 function runIdclusters(embeddings: string, labelsOut: string, statsOut: string, nnStats: boolean) {
@@ -160,7 +171,7 @@ try {
   console.log(`bench:cluster  ${new Date().toISOString()}  cpu: ${cpu}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} cores  load: ${load()}`);
   const x = join(dir, "x.npy");
   writeDataset(x, rows, 42);
-  console.log(`data: ${rows} x ${dims} float32, eps ${eps}, min_samples ${minSamples} (${x})`);
+  console.log(`data: ${rows} x ${dims} float32, eps ${eps}, min_samples ${minSamples}, rows ${grouped ? "grouped by identity" : "in random order"} (${x})`);
   console.log(`idclusters runs as: ${cli.join(" ")}${plainNode ? " (no huge pages)" : " (its shebang turns on transparent huge pages)"}`);
 
   const best = <T extends { wallSeconds: number }>(runs: T[], key: (r: T) => number) =>
