@@ -432,13 +432,16 @@ class TileRunner {
     if (onThisThread) {
       const { port1, port2 } = new MessageChannel();
       this.endpoint = port2;
+      let stopped = false;
       this.stop = async () => {
+        stopped = true;
         port2.close();
         fail(new Error("cluster: similarity runner stopped"));
       };
       // On the next turn, once the caller has started reading: loading onnxruntime blocks this
       // thread for ~80 ms, while the reads go on in libuv's threads.
       setImmediate(() => {
+        if (stopped) return;
         try {
           new Function("port", "workerData", "require", "kernels", RUNNER_BODY)(port1, workerData, requireHere, rowKernels);
         } catch (error) {
