@@ -34,7 +34,7 @@ export interface DbscanParams {
   ambiguityMargin?: number;
   /** Rows per similarity tile. */
   tileRows?: number;
-  /** Similarity workers (one onnxruntime thread each). */
+  /** Tile runners (one onnxruntime thread each): this thread and threads - 1 workers. */
   threads?: number;
   /**
    * Workers started earlier for these embeddings' dims and `nearestNeighbors` (so that loading

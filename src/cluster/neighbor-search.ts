@@ -26,9 +26,9 @@ export interface NeighborSearchParams {
   nearestNeighbors?: boolean;
   /** Rows per tile (the tile is tileRows x tileRows int32 while it exists); default 512. */
   tileRows?: number;
-  /** Tile workers, each running onnxruntime on one thread (2 on the team's 2-core machine). */
+  /** Tile runners, each running onnxruntime on one thread: this thread and threads - 1 workers (2 on the team's 2-core machine). */
   threads?: number;
-  /** Workers started earlier (see `SimilarityWorkers`); this search uses and stops them. Default: `threads` new ones. */
+  /** Runners started earlier (see `SimilarityWorkers`); this search uses and stops them. Default: `threads` new ones. */
   workers?: SimilarityWorkers;
   /** Called once per tile done (in batches, every 0.1 s) with the number of tiles done and the total. */
   onTile?: (done: number, total: number) => void;
@@ -235,11 +235,6 @@ function flush() {
 }
 
 let diag, off;
-function unitRows(job) {
-  return job.dtype === "float32"
-    ? new Float32Array(job.unit, job.byteOffset, job.rows * job.dims)
-    : new Float64Array(job.unit, job.byteOffset, job.rows * job.dims);
-}
 // The search, set once by search().
 let dims, tile, rows, nearest, tasks, taskCount, rowsU8, blocks, counters, threshold, thresholdTensor, best;
 
@@ -275,13 +270,13 @@ function loadOperands(bi, bj) {
   bBuffer.set(blocks.subarray(c0 * dims, (c0 + w) * dims));
 }
 
+/** Both graphs' feeds for the current tile: its operands and the threshold. */
 function operands() {
-  return { A: tensorOver(aTensors, "uint8", aBuffer, m), B: tensorOver(bTensors, "int8", bBuffer, w) };
+  return { A: tensorOver(aTensors, "uint8", aBuffer, m), B: tensorOver(bTensors, "int8", bBuffer, w), threshold: thresholdTensor };
 }
 
 function diagonalFeeds() {
   const feeds = operands();
-  feeds.threshold = thresholdTensor;
   if (nearest) {
     let mask = masks.get(m);
     if (!mask) {
@@ -339,9 +334,7 @@ async function runTiles() {
     if (bi === bj) {
       takeDiagonal(await diag.run(diagonalFeeds()));
     } else {
-      const feeds = operands();
-      feeds.threshold = thresholdTensor;
-      takeOffDiagonal(await off.run(feeds));
+      takeOffDiagonal(await off.run(operands()));
     }
     seconds += (performance.now() - started) / 1000;
     done++;
@@ -353,11 +346,11 @@ async function runTiles() {
 
 async function search(setup) {
   ({ dims, tile, rows, nearest, tasks, minSimilarity } = setup);
-  unit = unitRows(setup.quantize);
-  dot = setup.dtype === "float32" ? kernels.dot32 : kernels.dot64;
+  unit = kernels.unitView(setup.quantize);
+  dot = unit instanceof Float32Array ? kernels.dot32 : kernels.dot64;
   taskCount = tasks.length / 2;
-  rowsU8 = new Uint8Array(setup.rowsU8);
-  blocks = new Int8Array(setup.blocks);
+  rowsU8 = new Uint8Array(setup.quantize.rowsU8);
+  blocks = new Int8Array(setup.quantize.blocks);
   // [next task, tiles done]
   counters = new Int32Array(setup.counters);
   kernels.quantizeShare(setup.quantize);
@@ -686,8 +679,6 @@ export async function searchNeighbors(params: NeighborSearchParams): Promise<Nei
     nearest: wantNearest,
     tasks,
     minSimilarity,
-    rowsU8: quantizeJob.rowsU8,
-    blocks: quantizeJob.blocks,
     counters: new SharedArrayBuffer(8),
     quantize: quantizeJob,
   };

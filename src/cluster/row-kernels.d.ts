@@ -51,3 +51,4 @@ export interface QuantizeJob extends SharedRows {
 
 export function normalizeShare(job: NormalizeJob): void;
 export function quantizeShare(job: QuantizeJob): void;
+export function unitView(job: SharedRows): Float32Array | Float64Array;

@@ -135,7 +135,7 @@ export function dot64(unit, dims, i, j) {
 }
 
 /** The unit rows a job describes (a view on its shared buffer). */
-function unitView(job) {
+export function unitView(job) {
   const count = job.rows * job.dims;
   return job.dtype === "float32" ? new Float32Array(job.unit, job.byteOffset, count) : new Float64Array(job.unit, job.byteOffset, count);
 }

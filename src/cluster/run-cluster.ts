@@ -40,7 +40,7 @@ export interface RunClusterParams {
   nearestNeighbors?: boolean;
   /** Rows per similarity tile. */
   tileRows?: number;
-  /** Similarity workers (one onnxruntime thread each). */
+  /** Tile runners (one onnxruntime thread each): this thread and threads - 1 workers. */
   threads?: number;
   /** Progress over similarity tiles. */
   onTile?: (done: number, total: number) => void;
@@ -70,22 +70,12 @@ export function embeddingMatrixOf(array: NpyArray, source: string): EmbeddingMat
   return { data: array.data as Float32Array | Float64Array, rows, dims };
 }
 
-function readHeader(path: string): { dtype: string; shape: number[] } {
-  try {
-    return readNpyHeader(path);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`${path}: cannot read (${(error as Error).message})`);
-  }
-}
-
 export async function runCluster(params: RunClusterParams): Promise<RunClusterResult> {
   const path = params.embeddingsPath;
   const wantNearest = params.nearestNeighbors ?? true;
   // The header says enough to start the similarity runners, which load onnxruntime while the
   // data is read (the reads are in flight once readNpyParallel returns).
-  const header = readHeader(path);
-  const [, dims] = embeddingShapeOf(header, path);
+  const [, dims] = embeddingShapeOf(readNpyHeader(path), path);
   const reading = readNpyParallel({ path, shared: true });
   const workers = dims >= 1 ? new SimilarityWorkers({ threads: params.threads, dims, nearestNeighbors: wantNearest }) : undefined;
   let embeddings: EmbeddingMatrix;

@@ -91,6 +91,7 @@ test("bad files give a UsageError naming the file and the problem", () => {
     writeFileSync(path, good.subarray(0, 70));
     assert.throws(() => readNpy(path), new RegExp(`${path}: truncated`));
     assert.throws(() => readNpy(join(dir, "missing.npy")), /cannot read/);
+    assert.throws(() => readNpyHeader(join(dir, "missing.npy")), (e: unknown) => e instanceof UsageError && /missing\.npy: cannot read/.test(e.message));
     assert.equal(readFileSync(path).length, 70);
   });
 });

@@ -161,18 +161,23 @@ export function readNpy(path: string): NpyArray {
   return parseNpy(bytes, path);
 }
 
-/** Reads only the header: dtype and shape, without loading the data. */
+/** Reads only the header: dtype and shape, without loading the data; errors name the file as `readNpy`'s do. */
 export function readNpyHeader(path: string): { dtype: NpyDtype; shape: number[] } {
-  const fd = openSync(path, "r");
+  let head: Uint8Array;
   try {
-    const size = fstatSync(fd).size;
-    const head = new Uint8Array(Math.min(size, 65536 + 12));
-    readSync(fd, head, 0, head.length, 0);
-    const { dtype, shape } = parseHeader(head, path);
-    return { dtype, shape };
-  } finally {
-    closeSync(fd);
+    const fd = openSync(path, "r");
+    try {
+      const size = fstatSync(fd).size;
+      head = new Uint8Array(Math.min(size, 65536 + 12));
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw new UsageError(`${path}: cannot read (${(error as Error).message})`);
   }
+  const { dtype, shape } = parseHeader(head, path);
+  return { dtype, shape };
 }
 
 /** Serialises an array to `.npy` bytes (format 1.0, C order). */

@@ -51,7 +51,7 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
       .option("suggest-eps", { type: "boolean", default: false, describe: "print the histogram-valley eps suggestion next to the configured eps" })
       .option("nn-stats", { type: "boolean", default: true, describe: "compute the nearest-neighbour histogram (--no-nn-stats: labels only, faster)" })
       .option("tile-rows", { type: "number", default: 512, describe: "rows per similarity tile" })
-      .option("threads", { type: "number", default: 2, describe: "similarity workers (one onnxruntime thread each; one per core)" })
+      .option("threads", { type: "number", default: 2, describe: "threads computing similarity tiles, this one included (one onnxruntime thread each; one per core)" })
       .example("$0 cluster --embeddings X.npy --eps 0.35 --min-samples 2 --labels-out labels.npy --stats-out stats.json", "")
       .example("$0 cluster --config configs/celebahq_512.yaml", "cluster the work dir's embeddings.npy") as unknown as Argv<ClusterArgs>,
   handler: async (args) => {
