@@ -12,8 +12,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config/index.ts";
-import { EmbedCache } from "../src/pipeline/embed-cache.ts";
-import { fingerprintOf, planFromConfig } from "../src/pipeline/embed-setup.ts";
+import { EmbedCache, fingerprintOf } from "../src/embed/index.ts";
+import { planFromConfig } from "../src/pipeline/embed-plan-from-config.ts";
+import { pullReleaseInputs } from "../src/pipeline/pull-inputs.ts";
 import { startHubEmulator } from "../test/hub-emulator/index.ts";
 import { makeImageParquet } from "../test/support/make-image-parquet.ts";
 import { runCli } from "../test/support/run-cli.ts";
@@ -80,13 +81,13 @@ release: { target: me/bench-release }
   // Warm the embed cache as a finished earlier run would have: identities of 1-6 images whose
   // members are 0.6-0.9 similar to their centre.
   const config = await loadConfig({ file: configFile, workDir: work });
-  const plan = await planFromConfig(config, { hubUrl: hub.url, cacheDir: join(root, "hf-cache") });
+  const plan = await planFromConfig(config, await pullReleaseInputs(config, { hubUrl: hub.url, cacheDir: join(root, "hf-cache") }));
   const cache = await EmbedCache.open({ root: plan.cacheRoot, fingerprint: await fingerprintOf(plan) });
   const rand = mulberry32(7);
   const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
   let centre = new Float32Array(DIM);
   let left = 0;
-  let batch: { imageSha256: string; record: import("../src/pipeline/embed-cache.ts").EmbedRecord }[] = [];
+  let batch: { imageSha256: string; record: import("../src/embed/index.ts").EmbedRecord }[] = [];
   for await (const image of plan.source.images()) {
     if (left === 0) {
       centre = Float32Array.from({ length: DIM }, gauss);

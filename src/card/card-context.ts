@@ -3,7 +3,7 @@
  * over already formatted, so the templates only place text (they have no arithmetic to get wrong,
  * and @huggingface/jinja has no number filters anyway) and the card's bytes depend only on the data.
  */
-import type { HfFeature } from "../release/release-data-info.ts";
+import type { HfFeature } from "../release/index.ts";
 import type { CardInputs, CardModel, CardProblem } from "./card-inputs.ts";
 import { formatBytes, formatDecimal, formatInteger, formatPercent } from "./format-number.ts";
 

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UsageError } from "../common/errors.ts";
-import type { ReleaseConfig } from "../config/types.ts";
+import type { ReleaseConfig } from "../config/index.ts";
 import type { CardInputs } from "./card-inputs.ts";
 
 export type SavedCardInputs = Omit<CardInputs, "config">;

@@ -2,9 +2,9 @@
  * Everything the dataset card is computed from. The card shows no number that is not derived from
  * these values, so `verify` can re-render the card from the data and compare.
  */
-import type { ClusterStats } from "../cluster/cluster-stats.ts";
-import type { ReleaseConfig } from "../config/types.ts";
-import type { ReleaseDataInfo } from "../release/release-data-info.ts";
+import type { ClusterStats } from "../cluster/index.ts";
+import type { ReleaseConfig } from "../config/index.ts";
+import type { ReleaseDataInfo } from "../release/index.ts";
 
 export type { ClusterStats };
 

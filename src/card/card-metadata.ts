@@ -10,7 +10,7 @@
 import { Document, isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from "yaml";
 import type { ToStringOptions } from "yaml";
 import { UsageError } from "../common/errors.ts";
-import type { HfFeature, ReleaseDataInfo } from "../release/release-data-info.ts";
+import type { HfFeature, ReleaseDataInfo } from "../release/index.ts";
 import type { CardInputs } from "./card-inputs.ts";
 import { sizeCategory } from "./size-category.ts";
 

@@ -2,7 +2,7 @@
  * The card stage: the release's README.md (YAML header as push_to_hub writes it, the Hub's
  * standard sections, generated blocks with every number computed from the data) and its SVG plots.
  */
-export type { CardInputs, CardModel, CardProblem, CardSource, ClusterStats } from "./card-inputs.ts";
+export type { CardChangelog, CardInputs, CardModel, CardProblem, CardSource, ClusterStats } from "./card-inputs.ts";
 export { writeCard } from "./write-card.ts";
 export type { WriteCardParams, WriteCardResult } from "./write-card.ts";
 export { checkCard } from "./check-card.ts";
@@ -15,5 +15,7 @@ export { saveCardInputs, loadCardInputs } from "./card-inputs-file.ts";
 export type { SavedCardInputs } from "./card-inputs-file.ts";
 export { sizeCategory, SIZE_CATEGORIES } from "./size-category.ts";
 export { splitCard, joinCard } from "./card-front-matter.ts";
+export { diffCards } from "./diff-cards.ts";
+export type { CardDiff } from "./diff-cards.ts";
 export { cardMetadata, datasetInfoYaml, parseCardHeader, CONFIG_NAME } from "./card-metadata.ts";
 export { BLOCK_NAMES, DEFAULT_TEMPLATES_DIR } from "./card-templates.ts";

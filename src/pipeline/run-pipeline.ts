@@ -22,15 +22,14 @@ import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-se
 import { pullSnapshot } from "../hub/pull-snapshot.ts";
 import { listLocalFiles, pushFolder, type PushFolderResult } from "../hub/push-folder.ts";
 import { createRetryingFetch } from "../hub/retrying-fetch.ts";
-import { exportFromConfig, workFiles } from "../release/export-from-config.ts";
-import { runEmbed, type EmbedSummary } from "./embed-run.ts";
-import { fingerprintOf, planFromConfig } from "./embed-setup.ts";
-import { pullReleaseInputs, type ReleaseInputs } from "./release-inputs.ts";
-import { diffCards, type CardDiff } from "./run-card-diff.ts";
-import { readReleaseRows } from "./run-release-rows.ts";
-import { canonicalJson, hashInputs, hashOutputs, validManifest, writeFileAtomic, writeManifest } from "./run-stage-manifest.ts";
-import { mapStableIds } from "./stable-ids.ts";
-import type { CardChangelog } from "../card/card-inputs.ts";
+import { exportFromConfig, workFiles } from "./export-from-config.ts";
+import { fingerprintOf, runEmbed, type EmbedSummary } from "../embed/index.ts";
+import { planFromConfig } from "./embed-plan-from-config.ts";
+import { pullReleaseInputs, type ReleaseInputs } from "./pull-inputs.ts";
+import { readReleaseRows } from "../release/index.ts";
+import { canonicalJson, hashInputs, hashOutputs, validManifest, writeFileAtomic, writeManifest } from "./stage-manifest.ts";
+import { mapStableIds } from "../identities/index.ts";
+import { diffCards, type CardChangelog, type CardDiff } from "../card/index.ts";
 
 /** Remote paths a release owns: stale ones are deleted in the publishing commit. */
 export const MANAGED_GLOBS = ["data/**", "assets/**"];
@@ -127,7 +126,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
 
   // 2. Embed. Cached per image by runEmbed itself; a Hub source at a resolved commit is immutable,
   // so a matching manifest skips even the cache walk (what makes an unchanged 28k rerun fast).
-  const plan = await planFromConfig(config, params.hub, inputs);
+  const plan = await planFromConfig(config, inputs);
   const fingerprint = await fingerprintOf(plan);
   const embedKey = hashInputs({
     stage: "embed",

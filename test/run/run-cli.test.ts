@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { pushFolder } from "../../src/hub/index.ts";
 import { sha256OfFile } from "../../src/common/file-hashes.ts";
 import { readNpy } from "../../src/common/npy.ts";
-import { readReleaseRows } from "../../src/pipeline/run-release-rows.ts";
+import { readReleaseRows } from "../../src/release/index.ts";
 import { FAST_RETRIES, TOKEN, captureLogs, startEmulator } from "../hub/setup.ts";
 import { makeImageParquet } from "../support/make-image-parquet.ts";
 import { CLI_PATH, runCli } from "../support/run-cli.ts";

@@ -14,7 +14,7 @@ import type { Argv, CommandModule } from "yargs";
 import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
-import { parseHubRepo } from "../../hub/repo-designation.ts";
+import { parseHubRepo } from "../../hub/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface CardArgs extends GlobalArgs {
@@ -34,8 +34,8 @@ async function readExistingCard(args: CardArgs, spec: string): Promise<{ text: s
   const revision = at > 0 ? spec.slice(at + 1) : "main";
   if (!/^[^/\s]+\/[^/\s]+$/.test(repo)) throw new UsageError(`--existing: "${spec}" is neither a file nor a Hub dataset repo[@revision]`);
   parseHubRepo(repo, "dataset", "--existing");
-  const { resolveHubSettings } = await import("../../hub/hub-settings.ts");
-  const { pullSnapshot } = await import("../../hub/pull-snapshot.ts");
+  const { resolveHubSettings } = await import("../../hub/index.ts");
+  const { pullSnapshot } = await import("../../hub/index.ts");
   const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
   const pulled = await pullSnapshot({
     repo,

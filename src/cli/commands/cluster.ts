@@ -14,9 +14,9 @@ import { log } from "../../common/logger.ts";
 import { startProgress } from "../../common/progress.ts";
 import type { Progress } from "../../common/progress.ts";
 import { loadConfig } from "../../config/index.ts";
-import { NOISE_POLICIES } from "../../cluster/noise-policy.ts";
-import type { NoisePolicy } from "../../cluster/noise-policy.ts";
-import { runCluster } from "../../cluster/run-cluster.ts";
+import { NOISE_POLICIES } from "../../cluster/index.ts";
+import type { NoisePolicy } from "../../cluster/index.ts";
+import { runCluster } from "../../cluster/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface ClusterArgs extends GlobalArgs {

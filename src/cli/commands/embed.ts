@@ -12,8 +12,9 @@ import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
 import type { DeviceChoice } from "../../faces/index.ts";
-import { parseShardSpec, prepareEmbedShard, type EmbedShardRun } from "../../pipeline/embed-shard.ts";
-import { adHocCacheRoot, fingerprintOf, openLocalSource, planFromConfig, type EmbedPlan } from "../../pipeline/embed-setup.ts";
+import { adHocCacheRoot, fingerprintOf, openLocalSource, parseShardSpec, prepareEmbedShard, type EmbedPlan, type EmbedShardRun } from "../../embed/index.ts";
+import { planFromConfig } from "../../pipeline/embed-plan-from-config.ts";
+import { pullReleaseInputs } from "../../pipeline/pull-inputs.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface EmbedArgs extends GlobalArgs {
@@ -130,7 +131,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
     let shard: EmbedShardRun | undefined;
     if (args.config) {
       const config = await loadConfig({ file: args.config, workDir: args.workDir });
-      plan = await planFromConfig(config, hub);
+      plan = await planFromConfig(config, await pullReleaseInputs(config, hub));
       if (args.device) plan.device = args.device;
       if (args.batchSize) plan.batchSize = args.batchSize;
       if (args.noFace) plan.noFace = args.noFace;
@@ -145,7 +146,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
     }
     log.info(`embed: ${plan.source.description}`);
     // Loaded on use: the face engine (transformers.js + onnxruntime) costs every other command ~1.5 s.
-    const { runEmbed } = await import("../../pipeline/embed-run.ts");
+    const { runEmbed } = await import("../../embed/index.ts");
     const summary = await runEmbed({
       source: plan.source,
       createEngine: async () => {

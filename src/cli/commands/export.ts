@@ -10,7 +10,7 @@ import type { Argv, CommandModule } from "yargs";
 import { log } from "../../common/logger.ts";
 import { startProgress, type Progress } from "../../common/progress.ts";
 import { loadConfig } from "../../config/index.ts";
-import { exportFromConfig } from "../../release/export-from-config.ts";
+import { exportFromConfig } from "../../pipeline/export-from-config.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface ExportArgs extends GlobalArgs {

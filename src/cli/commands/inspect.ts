@@ -12,9 +12,9 @@ import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { readNpy } from "../../common/npy.ts";
 import { loadConfig } from "../../config/index.ts";
-import { chooseClusters, writeContactSheets } from "../../release/contact-sheets.ts";
-import { workFiles } from "../../release/export-from-config.ts";
-import { readEmbedIndex } from "../../release/read-embed-index.ts";
+import { chooseClusters, writeContactSheets } from "../../release/index.ts";
+import { workFiles } from "../../pipeline/export-from-config.ts";
+import { readEmbedIndex } from "../../release/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface InspectArgs extends GlobalArgs {

@@ -11,9 +11,9 @@ import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { UsageError } from "../../common/errors.ts";
 import { loadConfig } from "../../config/index.ts";
-import { fingerprintOf, planFromConfig } from "../../pipeline/embed-setup.ts";
-import { partialIdentityOf, sourceKeyOf } from "../../pipeline/embed-shard.ts";
-import { expandPartialArgs, findPartialDirs, mergeEmbedPartials, type MergeEmbedPartialsParams } from "../../pipeline/merge-partials.ts";
+import { expandPartialArgs, findPartialDirs, fingerprintOf, mergeEmbedPartials, partialIdentityOf, sourceKeyOf, type MergeEmbedPartialsParams } from "../../embed/index.ts";
+import { planFromConfig } from "../../pipeline/embed-plan-from-config.ts";
+import { pullReleaseInputs } from "../../pipeline/pull-inputs.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface MergeArgs extends GlobalArgs {
@@ -42,7 +42,7 @@ export const mergeCommand: CommandModule<GlobalArgs, MergeArgs> = {
     if (args.config) {
       const config = await loadConfig({ file: args.config, workDir: args.workDir });
       // The config's source and models are pulled (cached) to check the partials really slice them.
-      const plan = await planFromConfig(config, { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
+      const plan = await planFromConfig(config, await pullReleaseInputs(config, { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir }));
       const identity = partialIdentityOf({
         source: sourceKeyOf(config),
         totalRows: plan.source.total,

@@ -5,8 +5,8 @@
  */
 import type { Argv, CommandModule } from "yargs";
 import { UsageError } from "../../common/errors.ts";
-import { resolveHubSettings } from "../../hub/hub-settings.ts";
-import type { HubRepoType } from "../../hub/repo-designation.ts";
+import { resolveHubSettings } from "../../hub/index.ts";
+import type { HubRepoType } from "../../hub/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface PullArgs extends GlobalArgs {
@@ -44,7 +44,7 @@ export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
     }
     if (args.config !== undefined) return pullConfigInputs(args, args.config);
     // Loaded on use: the Hub client is a large import every other command would pay for.
-    const { pullSnapshot } = await import("../../hub/pull-snapshot.ts");
+    const { pullSnapshot } = await import("../../hub/index.ts");
     const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
     const result = await pullSnapshot({
       repo: args.repo!,
@@ -61,7 +61,7 @@ export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
 
 async function pullConfigInputs(args: PullArgs, file: string): Promise<void> {
   const { loadConfig } = await import("../../config/index.ts");
-  const { pullReleaseInputs } = await import("../../pipeline/release-inputs.ts");
+  const { pullReleaseInputs } = await import("../../pipeline/pull-inputs.ts");
   const config = await loadConfig({ file, workDir: args.workDir });
   const inputs = await pullReleaseInputs(config, { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
   if (args.json) {

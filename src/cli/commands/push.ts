@@ -3,8 +3,8 @@
  * repo when missing) and prints the commit id.
  */
 import type { Argv, CommandModule } from "yargs";
-import { resolveHubSettings } from "../../hub/hub-settings.ts";
-import type { HubRepoType } from "../../hub/repo-designation.ts";
+import { resolveHubSettings } from "../../hub/index.ts";
+import type { HubRepoType } from "../../hub/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface PushArgs extends GlobalArgs {
@@ -40,7 +40,7 @@ export const pushCommand: CommandModule<GlobalArgs, PushArgs> = {
       .example("$0 push --repo me/faces --folder out/release --delete 'data/**' --tag v1", "publish a release") as unknown as Argv<PushArgs>,
   handler: async (args) => {
     // Loaded on use: the Hub client is a large import every other command would pay for.
-    const { pushFolder } = await import("../../hub/push-folder.ts");
+    const { pushFolder } = await import("../../hub/index.ts");
     const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
     const result = await pushFolder({
       repo: args.repo,

@@ -12,7 +12,7 @@ import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
 import type { ReleaseConfig } from "../../config/index.ts";
 import { parseHubRepo, pullSnapshot, resolveHubSettings } from "../../hub/index.ts";
-import { verifyRelease } from "../../release/verify-release.ts";
+import { verifyRelease } from "../../release/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 
 interface VerifyArgs extends GlobalArgs {
@@ -71,8 +71,8 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
           : undefined,
     });
     if (args.against) {
-      const { readReleaseRows } = await import("../../pipeline/run-release-rows.ts");
-      const { compareReleaseLabels } = await import("../../pipeline/run-compare-labels.ts");
+      const { readReleaseRows } = await import("../../release/index.ts");
+      const { compareReleaseLabels } = await import("../../identities/index.ts");
       const split = config?.release.split ?? result.splits[0]?.split ?? "train";
       const theirs = await readReleaseRows({ folder: await releaseFolder(args, args.against), split });
       const comparison = compareReleaseLabels({ ours: await readReleaseRows({ folder, split }), theirs });

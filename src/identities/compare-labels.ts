@@ -6,7 +6,7 @@
  * (mapStableIds), is not its published id.
  */
 import { adjustedRandIndex } from "../common/adjusted-rand-index.ts";
-import type { ReleaseRows } from "./run-release-rows.ts";
+import type { ReleaseRows } from "../release/index.ts";
 import { mapStableIds } from "./stable-ids.ts";
 
 export interface LabelDifference {

@@ -1,18 +1,17 @@
 /**
- * Turns what the user asked for (a release config, or the ad-hoc flags of `idclusters embed`) into
- * the inputs of `runEmbed`: an image source, engine specs, the cache fingerprint and output paths.
- * Hub locations (source snapshot, model files) are pulled into the Hub cache first.
+ * What `runEmbed` needs besides the images' pixels: the plan (an image source, engine specs, output
+ * paths, cache root), the cache fingerprint, and the helpers that open a local source. The pipeline
+ * builds a plan from a release config (pipeline/embed-plan-from-config.ts); `idclusters embed
+ * --images` builds one from its flags.
  */
 import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../common/errors.ts";
-import type { ReleaseConfig } from "../config/index.ts";
+import { sha256OfFile } from "../common/file-hashes.ts";
 import type { DetectorSpec, DeviceChoice, RecognizerSpec } from "../faces/index.ts";
-import type { ResolveHubSettingsParams } from "../hub/hub-settings.ts";
 import { isParquetSnapshot, openImageFolder, openParquetImages, selectSplitShards } from "../source/index.ts";
 import type { ImageSource, ImageTransform } from "../source/index.ts";
 import type { EmbedFingerprintParams } from "./embed-cache.ts";
-import { pullReleaseInputs, sha256OfModelFile, type ReleaseInputs } from "./release-inputs.ts";
 
 export interface EmbedPlan {
   source: ImageSource;
@@ -69,59 +68,16 @@ export async function openLocalSource(params: {
   return openParquetImages({ files, imageColumn: params.imageColumn, passThrough: params.passThrough });
 }
 
-function transformOf(config: ReleaseConfig): ImageTransform | undefined {
-  const images = config.images;
-  if (images.transform !== "resize") return undefined;
-  if (images.size === undefined) throw new UsageError(`${config.file}: images.size is required with images.transform: resize`);
-  return { size: images.size, fit: images.fit, kernel: images.kernel, format: images.format, quality: images.quality };
-}
-
-/**
- * The plan of `idclusters embed --config <file>`: outputs and cache in the config's work dir.
- * `inputs` are the config's pulled inputs when the caller already has them (`run` does).
- */
-export async function planFromConfig(
-  config: ReleaseConfig,
-  hub: ResolveHubSettingsParams,
-  inputs?: ReleaseInputs,
-): Promise<EmbedPlan> {
-  const { source: sourceConfig } = config;
-  inputs ??= await pullReleaseInputs(config, hub);
-  const source = await openLocalSource({
-    path: inputs.sourcePath,
-    format: sourceConfig.format,
-    split: sourceConfig.split,
-    imageColumn: sourceConfig.imageColumn,
-    passThrough: sourceConfig.passThrough,
-  });
-  return {
-    source,
-    detector: {
-      kind: config.detector.kind,
-      modelPath: inputs.detector.path,
-      inputSize: config.detector.inputSize,
-      scoreThreshold: config.detector.scoreThreshold,
-      nmsThreshold: config.detector.nmsThreshold,
-    },
-    recognizer: {
-      modelPath: inputs.recognizer.path,
-      mean: config.recognizer.mean,
-      std: config.recognizer.std,
-      dtype: config.recognizer.dtype,
-    },
-    device: config.faces.device,
-    batchSize: config.faces.batchSize,
-    noFace: config.faces.noFace,
-    maxPixels: config.faces.maxPixels,
-    transform: transformOf(config),
-    embeddingsPath: join(config.workDir, "embeddings.npy"),
-    indexPath: join(config.workDir, "embeddings-index.parquet"),
-    cacheRoot: join(config.workDir, "cache", "embed"),
-    modelSha256: { detector: inputs.detector.sha256, recognizer: inputs.recognizer.sha256 },
-  };
-}
-
 /** Where the ad-hoc mode keeps its cache: `<work dir>/cache/embed`, the work dir defaulting to `<out dir>/.idclusters`. */
 export function adHocCacheRoot(out: string, workDir: string | undefined): string {
   return join(workDir ? resolve(workDir) : join(dirname(resolve(out)), ".idclusters"), "cache", "embed");
+}
+
+/** SHA-256 of a model file; an unreadable file is the user's to fix (exit 2), named in the message. */
+export async function sha256OfModelFile(path: string): Promise<string> {
+  try {
+    return await sha256OfFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }

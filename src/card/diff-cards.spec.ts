@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { wrapBlock } from "../card/generated-blocks.ts";
-import { diffCards } from "./run-card-diff.ts";
+import { wrapBlock } from "./generated-blocks.ts";
+import { diffCards } from "./diff-cards.ts";
 
 const card = (rows: number, summary: string, note = "Hand-written note.\n") =>
   `---\ndataset_info:\n  splits:\n  - name: train\n    num_examples: ${rows}\n---\n# Faces\n\n${wrapBlock("summary", summary)}\n\n${note}\n${wrapBlock("provenance", "built\n")}\n`;

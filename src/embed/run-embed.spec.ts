@@ -11,7 +11,7 @@ import { parseNpy } from "../common/npy.ts";
 import { setLogSink } from "../common/logger.ts";
 import type { FaceResult } from "../faces/index.ts";
 import { openImageFolder } from "../source/index.ts";
-import { runEmbed, type EmbedEngine, type RunEmbedParams } from "./embed-run.ts";
+import { runEmbed, type EmbedEngine, type RunEmbedParams } from "./run-embed.ts";
 
 /**
  * A stand-in engine: "finds a face" unless the image is black, and embeds the mean colour, so

@@ -17,7 +17,7 @@ import type { ReleaseConfig } from "../config/index.ts";
 import type { ImageSource } from "../source/index.ts";
 import { embedFingerprint, type EmbedFingerprintParams } from "./embed-cache.ts";
 import { writeFileAtomic } from "../common/write-file-atomic.ts";
-import type { EmbedPlan } from "./embed-setup.ts";
+import type { EmbedPlan } from "./embed-plan.ts";
 
 export const PARTIAL_FORMAT = "idclusters-embed-partial/1";
 export const PARTIAL_MANIFEST = "partial.json";

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { ImageDecodeError } from "../source/decode-image.ts";
-import { DecodePool } from "./embed-decode-pool.ts";
+import { ImageDecodeError } from "../source/index.ts";
+import { DecodePool } from "./decode-pool.ts";
 
 test("worker threads decode concurrently and each answer reaches its own request", async () => {
   const pool = new DecodePool({ workers: 2 });

@@ -3,7 +3,7 @@
  * thread stays free to feed the face engine while the next batch is being decoded.
  */
 import { parentPort } from "node:worker_threads";
-import { decodeImage, ImageDecodeError, type DecodeImageParams } from "../source/decode-image.ts";
+import { decodeImage, ImageDecodeError, type DecodeImageParams } from "../source/index.ts";
 
 export interface DecodeRequest {
   id: number;

@@ -22,11 +22,11 @@ import type { RgbImage } from "../common/image.ts";
 import { log } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
 import type { FaceResult } from "../faces/index.ts";
-import type { DecodeImageParams } from "../source/decode-image.ts";
-import { ImageDecodeError } from "../source/decode-image.ts";
+import type { DecodeImageParams } from "../source/index.ts";
+import { ImageDecodeError } from "../source/index.ts";
 import type { ImageSource, SourceImage } from "../source/index.ts";
 import { EmbedCache, type EmbedFingerprintParams, type EmbedRecord } from "./embed-cache.ts";
-import { DecodePool } from "./embed-decode-pool.ts";
+import { DecodePool } from "./decode-pool.ts";
 import { writeEmbedOutputs, type EmbedRow } from "./embed-outputs.ts";
 
 /** The part of `FaceEngine` this stage uses (tests pass a small fake). */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { canonicalJson, hashInputs, hashOutputs, validManifest, writeManifest } from "./run-stage-manifest.ts";
+import { canonicalJson, hashInputs, hashOutputs, validManifest, writeManifest } from "./stage-manifest.ts";
 
 test("input hashes ignore key order and see every value, bigints included", () => {
   assert.equal(hashInputs({ a: 1, b: { c: [1, 2], d: 3n } }), hashInputs({ b: { d: 3n, c: [1, 2] }, a: 1 }));

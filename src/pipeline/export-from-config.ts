@@ -10,14 +10,18 @@ import { join } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { readNpy, readNpyHeader } from "../common/npy.ts";
 import type { ReleaseConfig } from "../config/index.ts";
-import type { ResolveHubSettingsParams } from "../hub/hub-settings.ts";
-import { planFromConfig } from "../pipeline/embed-setup.ts";
-import { pullReleaseInputs, type ReleaseInputs } from "../pipeline/release-inputs.ts";
+import type { ResolveHubSettingsParams } from "../hub/index.ts";
+import { planFromConfig } from "./embed-plan-from-config.ts";
+import { pullReleaseInputs, type ReleaseInputs } from "./pull-inputs.ts";
 import { isParquetSnapshot, listImageFolder, selectSplitShards } from "../source/index.ts";
-import { exportRelease, type ExportReleaseResult } from "./export-release.ts";
-import { inferredPassThroughColumns, parquetPassThroughColumns } from "./pass-through-columns.ts";
-import { readEmbedIndex } from "./read-embed-index.ts";
-import type { ReleaseColumn } from "./release-schema.ts";
+import {
+  exportRelease,
+  inferredPassThroughColumns,
+  parquetPassThroughColumns,
+  readEmbedIndex,
+  type ExportReleaseResult,
+  type ReleaseColumn,
+} from "../release/index.ts";
 import type { CardModel } from "../card/index.ts";
 
 /** The models the labels depend on, as the card lists them. */
@@ -81,7 +85,7 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
   if (!existsSync(files.index)) throw new UsageError(`${files.index} is missing: run idclusters embed --config ${config.file} first`);
   if (!existsSync(files.stats)) throw new UsageError(`${files.stats} is missing: run idclusters cluster --config ${config.file} first`);
   const inputs = params.inputs ?? (await pullReleaseInputs(config, params.hub));
-  const plan = await planFromConfig(config, params.hub, inputs);
+  const plan = await planFromConfig(config, inputs);
   const sourcePath = inputs.sourcePath;
   const index = await readEmbedIndex(files.index);
   const labels = readInt64Npy(files.labels, `run idclusters cluster --config ${config.file} first`);

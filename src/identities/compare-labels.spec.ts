@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compareReleaseLabels } from "./run-compare-labels.ts";
+import { compareReleaseLabels } from "./compare-labels.ts";
 
 const rows = (ids: (number | null)[], keys = ids.map((_, i) => `k${i}`)) => ({
   keys,

@@ -6,8 +6,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { RgbImage } from "../common/image.ts";
-import { decodeImage, ImageDecodeError, type DecodeImageParams } from "../source/decode-image.ts";
-import type { DecodeReply, DecodeRequest } from "./embed-decode-worker.ts";
+import { decodeImage, ImageDecodeError, type DecodeImageParams } from "../source/index.ts";
+import type { DecodeReply, DecodeRequest } from "./decode-worker.ts";
 
 export interface DecodePoolParams {
   /** Worker threads; 0 decodes on the main thread (sharp still uses libuv threads). */
@@ -37,7 +37,7 @@ interface Pending {
  */
 function startWorker(): Worker {
   const tsxApi = import.meta.resolve("tsx/esm/api");
-  const workerModule = new URL("./embed-decode-worker.ts", import.meta.url).href;
+  const workerModule = new URL("./decode-worker.ts", import.meta.url).href;
   const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerModule)}); });`;
   return new Worker(boot, { eval: true });
 }

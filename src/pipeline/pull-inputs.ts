@@ -7,7 +7,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../common/errors.ts";
-import { sha256OfFile } from "../common/file-hashes.ts";
+import { sha256OfModelFile } from "../embed/index.ts";
 import type { ModelLocation, ReleaseConfig } from "../config/index.ts";
 import { pullSnapshot } from "../hub/pull-snapshot.ts";
 import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
@@ -28,15 +28,6 @@ export interface ReleaseInputs {
   sourceCommit?: string;
   detector: LocalModel;
   recognizer: LocalModel;
-}
-
-/** SHA-256 of a model file; an unreadable file is the user's to fix (exit 2), named in the message. */
-export async function sha256OfModelFile(path: string): Promise<string> {
-  try {
-    return await sha256OfFile(path);
-  } catch (error) {
-    throw new UsageError(`cannot read model file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
 }
 
 /** Hub files of the config's source: the split's shards unless `source.include` says otherwise. */

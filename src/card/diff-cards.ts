@@ -5,8 +5,8 @@
  * `dataset_info.splits[*].num_examples` on both sides (hf-parquet-and-card.md, "dataset_info").
  */
 import { parse as parseYaml } from "yaml";
-import { splitCard } from "../card/card-front-matter.ts";
-import { findBlocks } from "../card/generated-blocks.ts";
+import { splitCard } from "./card-front-matter.ts";
+import { findBlocks } from "./generated-blocks.ts";
 
 export interface CardDiff {
   changed: boolean;
