@@ -3,8 +3,8 @@
  * `POST /api/{type}s/{ns}/{name}/tag/{rev}` with JSON `{tag, message?}` (shared/docs/hub-protocol.md,
  * "Write calls": duplicate -> 409, unknown revision -> 404).
  */
-import { HubApiError } from "@huggingface/hub";
 import type { HubRepo } from "./repo-designation.ts";
+import { hubApiErrorOf } from "./hub-api-error-of.ts";
 
 export interface CreateTagParams {
   repo: HubRepo;
@@ -44,17 +44,4 @@ export async function createTag(params: CreateTagParams): Promise<void> {
     }
   }
   throw await hubApiErrorOf(response);
-}
-
-async function hubApiErrorOf(response: Response): Promise<HubApiError> {
-  const error = new HubApiError(response.url, response.status, response.headers.get("X-Request-Id") ?? undefined);
-  let detail = "";
-  try {
-    const body = (await response.json()) as { error?: string; message?: string };
-    detail = body.error ?? body.message ?? "";
-  } catch {
-    // not JSON
-  }
-  error.message = `${detail || `Api error with status ${response.status}`}. URL: ${response.url}`;
-  return error;
 }

@@ -31,6 +31,7 @@ import {
   whoAmI,
 } from "@huggingface/hub";
 import { startHubEmulator, type HubEmulator } from "./index.ts";
+import { startEmulatorCli } from "./start-emulator-cli.ts";
 
 const TOKEN = "hf_emulator_test_token";
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
@@ -429,12 +430,27 @@ describe("hub emulator with the real @huggingface/hub client", () => {
 
   it("only accepts the configured tokens when `tokens` is set", async () => {
     const dir = await mkdtemp(join(tmpdir(), "hub-emulator-tokens-"));
-    const strict = await startHubEmulator({ storage: dir, tokens: { hf_good: "bob" } });
+    const strict = await startHubEmulator({ storage: dir, tokens: { hf_good: "bob", hf_reader: { user: "rita", role: "read" } } });
     try {
       await rejectsWithStatus(whoAmI({ hubUrl: strict.url, accessToken: "hf_bad" }), 401, /Invalid credentials in Authorization header/);
       assert.equal((await whoAmI({ hubUrl: strict.url, accessToken: "hf_good" })).name, "bob");
       await createRepo({ hubUrl: strict.url, accessToken: "hf_good", repo: "datasets/bob/x" });
       assert.deepEqual(Object.keys(await strict.refs("bob/x")).sort(), ["branches", "tags"]);
+      // A read-only token reads (private repos too) and is refused (403) on every write.
+      const reader = { hubUrl: strict.url, accessToken: "hf_reader" };
+      const me = await whoAmI(reader);
+      assert.equal(me.name, "rita");
+      assert.equal(me.type === "user" && me.auth.accessToken?.role, "read");
+      await rejectsWithStatus(createRepo({ ...reader, repo: "datasets/rita/x" }), 403, /write access/);
+      await rejectsWithStatus(uploadFiles({ ...reader, repo: "datasets/bob/x", files: [{ path: "r.txt", content: blob("r") }] }), 403);
+      const settings = await fetch(`${strict.url}/api/datasets/bob/x/settings`, {
+        method: "PUT",
+        headers: { Authorization: "Bearer hf_reader", "Content-Type": "application/json" },
+        body: JSON.stringify({ private: true }),
+      });
+      assert.equal(settings.status, 403);
+      assert.equal((await strict.settings("bob/x")).private, false);
+      assert.equal((await datasetInfo({ ...reader, name: "bob/x" })).name, "bob/x");
     } finally {
       await strict.close();
       await rm(dir, { recursive: true, force: true });
@@ -503,6 +519,168 @@ describe("hub emulator with the real @huggingface/hub client", () => {
     hub.setFaults(null);
   });
 
+  it("stalls: holds the socket without answering until the client gives up; stalled writes never land; close() ends stalls at once", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hub-emulator-stall-"));
+    const stalling = await startHubEmulator({ storage: dir });
+    try {
+      const content = bytes(100_000, 12);
+      await stalling.seed({ repo: "alice/stall", files: { "f.parquet": content } });
+      const before = await stalling.commits("alice/stall");
+      const fileUrl = `${stalling.url}/datasets/alice/stall/resolve/main/f.parquet`;
+
+      // Before any answer: no status, no headers; the client's own timeout is what ends it.
+      stalling.setFaults({ rate: 1, kinds: ["stall"], match: /^POST \/api\/datasets\/alice\/stall\/commit\// });
+      const ndjson = [
+        JSON.stringify({ key: "header", value: { summary: "stalled" } }),
+        JSON.stringify({ key: "file", value: { path: "x.txt", content: "eA==", encoding: "base64" } }),
+      ].join("\n");
+      const started = Date.now();
+      await assert.rejects(
+        fetch(`${stalling.url}/api/datasets/alice/stall/commit/main`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/x-ndjson" },
+          body: ndjson,
+          signal: AbortSignal.timeout(300),
+        }),
+        { name: "TimeoutError" },
+      );
+      assert.ok(Date.now() - started >= 290, "held until the client gave up");
+      assert.deepEqual(
+        stalling.requests.map((r) => [r.method, r.fault, r.status]),
+        [["POST", "stall", 0]],
+      );
+      assert.deepEqual(await stalling.commits("alice/stall"), before, "a stalled commit is never processed");
+
+      // A download: headers and about half the body, then nothing more.
+      stalling.setFaults({ rate: 1, kinds: ["stall"], match: /resolve\//, maxFaults: 1 });
+      const controller = new AbortController();
+      const response = await fetch(fileUrl, { signal: controller.signal });
+      assert.equal(response.status, 200);
+      const reader = response.body!.getReader();
+      let received = 0;
+      for (;;) {
+        const next = await Promise.race([reader.read(), new Promise<"quiet">((resolve) => setTimeout(() => resolve("quiet"), 300))]);
+        if (next === "quiet") break;
+        assert.ok(!next.done, "a stalled body never ends");
+        received += next.value.byteLength;
+      }
+      assert.equal(received, 50_000);
+      controller.abort();
+      assert.equal((await fetch(fileUrl)).status, 200, "maxFaults: 1 lets the next download through");
+
+      // stallMs: the socket is cut after that long, so even a client without timeouts gets an error.
+      stalling.setFaults({ rate: 1, kinds: ["stall"], stallMs: 100, match: /^GET \/api\// });
+      const cutStart = Date.now();
+      await assert.rejects(fetch(`${stalling.url}/api/datasets/alice/stall`));
+      assert.ok(Date.now() - cutStart >= 90, "cut after stallMs, not before");
+
+      // close() with stalled requests in flight (one before its headers, one mid-body) returns at once.
+      stalling.setFaults({ rate: 1, kinds: ["stall"] });
+      stalling.clearRequests();
+      const pending = [fetch(`${stalling.url}/api/datasets/alice/stall`), fetch(fileUrl)].map((p) => p.then((r) => r.arrayBuffer()));
+      pending.forEach((p) => p.catch(() => undefined));
+      for (let waited = 0; stalling.requests.length < 2; waited += 10) {
+        assert.ok(waited < 5000, "both requests reached the emulator");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const closing = Date.now();
+      await stalling.close();
+      assert.ok(Date.now() - closing < 1000, `close() took ${Date.now() - closing} ms`);
+      for (const p of pending) await assert.rejects(p);
+    } finally {
+      await stalling.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("PUT settings sets gated and private strictly, for write tokens only; the info route reports both", async () => {
+    await createRepo({ ...creds, repo: "datasets/alice/gated" });
+    const url = `${hub.url}/api/datasets/alice/gated/settings`;
+    const jsonAuth = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" };
+    const put = (body: unknown, headers: Record<string, string> = jsonAuth) =>
+      fetch(url, { method: "PUT", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const infoOf = async () => {
+      const info = await datasetInfo({ ...creds, name: "alice/gated" });
+      return { gated: info.gated, private: info.private };
+    };
+    assert.deepEqual(await infoOf(), { gated: false, private: false });
+
+    const manual = await put({ gated: "manual", private: true });
+    assert.equal(manual.status, 200);
+    assert.deepEqual(await manual.json(), { private: true, gated: "manual" });
+    assert.deepEqual(await infoOf(), { gated: "manual", private: true });
+    const narrow = await json(await fetch(`${hub.url}/api/datasets/alice/gated?expand=gated`, { headers: { Authorization: `Bearer ${TOKEN}` } }));
+    assert.deepEqual(narrow.gated, "manual", "expand=gated answers it");
+
+    const refused: [unknown, RegExp][] = [
+      [{ gated: true }, /"gated" must be "auto", "manual" or false, got true/],
+      [{ gated: "yes" }, /"gated" must be/],
+      [{ gated: null }, /"gated" must be/],
+      [{ private: "false" }, /"private" must be a boolean, got "false"/],
+      [{ private: 0 }, /"private" must be a boolean/],
+      [{}, /Nothing to update/],
+      [{ gated: "auto", discussionsDisabled: true }, /Unsupported setting\(s\) "discussionsDisabled"/],
+      [[{ gated: "auto" }], /must be a JSON object/],
+      ["{not json", /not valid JSON/],
+    ];
+    for (const [body, message] of refused) {
+      const res = await put(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+      assert.match((await json(res)).error, message);
+    }
+    assert.deepEqual(await hub.settings("alice/gated"), { private: true, gated: "manual" }, "a refused body changes nothing, not even its valid part");
+
+    assert.equal((await put({ gated: "auto" }, { "Content-Type": "application/json" })).status, 401);
+    assert.equal((await put({ gated: "auto" }, { ...jsonAuth, Authorization: "Bearer nope" })).status, 401);
+    assert.equal((await put({ gated: "auto" }, { ...jsonAuth, "Content-Type": "text/plain" })).status, 415);
+    const missing = await fetch(`${hub.url}/api/datasets/alice/nothing-here/settings`, { method: "PUT", headers: jsonAuth, body: '{"gated":"auto"}' });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get("x-error-code"), "RepoNotFound");
+
+    assert.equal((await put({ gated: "auto" })).status, 200);
+    assert.deepEqual(await infoOf(), { gated: "auto", private: true }, "only the given setting changes");
+    assert.equal((await put({ gated: false, private: false })).status, 200);
+    assert.deepEqual(await infoOf(), { gated: false, private: false });
+    assert.equal(await repoExists({ hubUrl: hub.url, repo: "datasets/alice/gated" }), true, "public again");
+  });
+
+  it("gives a new repo its namespace's default visibility when createRepo does not say", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hub-emulator-visibility-"));
+    const org = await startHubEmulator({ storage: dir, privateNamespaces: ["acme"] });
+    const c = { hubUrl: org.url, accessToken: TOKEN };
+    try {
+      await createRepo({ ...c, repo: "datasets/acme/unsaid" });
+      await createRepo({ ...c, repo: "datasets/acme/public", private: false });
+      await createRepo({ ...c, repo: "datasets/alice/unsaid" });
+      await createRepo({ ...c, repo: "datasets/alice/private", private: true });
+      assert.deepEqual((await org.settings("acme/unsaid")).private, true, "acme defaults to private");
+      assert.deepEqual((await org.settings("acme/public")).private, false, "an explicit private: false wins");
+      assert.deepEqual((await org.settings("alice/unsaid")).private, false, "other namespaces default to public");
+      assert.deepEqual((await org.settings("alice/private")).private, true);
+      assert.equal(await repoExists({ hubUrl: org.url, repo: "datasets/acme/unsaid" }), false, "hidden from anonymous readers");
+      assert.equal((await datasetInfo({ ...c, name: "acme/unsaid" })).private, true);
+
+      // Python's create_repo sends `private` (left out when None); the JS client sends `visibility`.
+      const create = (body: Record<string, unknown>) =>
+        fetch(`${org.url}/api/repos/create`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" }, body: JSON.stringify({ type: "dataset", organization: "acme", ...body }) });
+      assert.equal((await create({ name: "py-unsaid" })).status, 200);
+      assert.equal((await create({ name: "py-public", private: false })).status, 200);
+      assert.equal((await org.settings("acme/py-unsaid")).private, true);
+      assert.equal((await org.settings("acme/py-public")).private, false);
+      for (const body of [{ name: "bad1", visibility: "secret" }, { name: "bad2", private: "yes" }, { name: "bad3", visibility: "public", private: true }]) {
+        const res = await create(body);
+        assert.equal(res.status, 400, JSON.stringify(body));
+        assert.match((await json(res)).error, /visibility|private/);
+      }
+      await org.seed({ repo: "acme/seeded", files: { "a.txt": "a" } });
+      assert.equal((await org.settings("acme/seeded")).private, true, "seed follows the namespace default too");
+    } finally {
+      await org.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("snapshotDownload fills a Python-layout cache; tampered listings reach the client", async () => {
     const parquet = bytes(2048, 8);
     const sha = await hub.seed({ repo: "alice/snap", files: { "data/x.parquet": parquet, "README.md": "# snap\n", "a/b/c.txt": "deep" } });
@@ -561,31 +739,137 @@ describe("hub emulator with the real @huggingface/hub client", () => {
 });
 
 describe("npm run hub:emulator (test/hub-emulator/cli.ts)", () => {
-  it("prints its URL, serves, and stops on SIGTERM", async () => {
+  const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+  /** Spawns the CLI as `npm run hub:emulator` does, keeping what it prints. */
+  function spawnCli(args: string[]) {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/hub-emulator/cli.ts", ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const out = { stdout: "", stderr: "" };
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out.stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (out.stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    return { child, out, exited };
+  }
+
+  /** The CLI on a fresh storage folder, removed again by stop(). */
+  async function startCli(args: string[]) {
     const storage = await mkdtemp(join(tmpdir(), "hub-emulator-cli-"));
-    const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-    const child = spawn(process.execPath, ["--import", "tsx", "test/hub-emulator/cli.ts", "--port", "0", "--storage", storage, "--token", "hf_cli:carol"], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "inherit"],
+    const cli = await startEmulatorCli({ args: ["--port", "0", "--storage", storage, ...args] }).catch(async (error: unknown) => {
+      await rm(storage, { recursive: true, force: true });
+      throw error;
     });
+    const stop = async () => {
+      const code = await cli.stop();
+      await rm(storage, { recursive: true, force: true });
+      return code;
+    };
+    return { url: cli.url, out: cli, faults: cli.faults, stop };
+  }
+
+  /** Status of each request, or "error" when the connection failed. */
+  async function outcomes(url: string, n: number): Promise<(number | "error")[]> {
+    const seen: (number | "error")[] = [];
+    for (let i = 0; i < n; i++) {
+      try {
+        const res = await fetch(`${url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        seen.push(res.status);
+      } catch {
+        seen.push("error");
+      }
+    }
+    return seen;
+  }
+
+  it("prints its URL, serves, and stops on SIGTERM", async () => {
+    const cli = await startCli(["--token", "hf_cli:carol"]);
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout.on("data", (chunk: Buffer) => {
-          out += chunk.toString("utf8");
-          if (out.includes("\n")) resolve(out.split("\n")[0]!);
-        });
-        child.once("exit", (code) => reject(new Error(`cli exited early with ${code}`)));
-      });
-      const url = /^Hub emulator listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(line)?.[1];
-      assert.ok(url, line);
-      assert.equal((await whoAmI({ hubUrl: url, accessToken: "hf_cli" })).name, "carol");
-      await rejectsWithStatus(whoAmI({ hubUrl: url, accessToken: "hf_other" }), 401);
-      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      assert.equal(await exited, 0);
+      assert.equal((await whoAmI({ hubUrl: cli.url, accessToken: "hf_cli" })).name, "carol");
+      await rejectsWithStatus(whoAmI({ hubUrl: cli.url, accessToken: "hf_other" }), 401);
+      assert.doesNotMatch(cli.out.stdout, /Injecting faults/, "no fault flags, no faults");
     } finally {
-      if (child.exitCode === null) child.kill("SIGKILL");
+      assert.equal(await cli.stop(), 0);
+    }
+  });
+
+  it("injects the faults its flags describe: kinds, rate, seed, match, Retry-After, stall time", async () => {
+    const limited = await startCli(["--fault-rate", "1", "--fault-kinds", "429", "--retry-after", "0.25", "--fault-match", "^GET /api/whoami"]);
+    try {
+      assert.match(limited.out.stdout, /\nInjecting faults into 100% of requests: 429 \(seed 1, match \/\^GET \\\/api\\\/whoami\/, Retry-After 0\.25 s\)\n/);
+      const res = await fetch(`${limited.url}/api/whoami-v2`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      assert.equal(res.status, 429);
+      assert.equal(res.headers.get("retry-after"), "0.25");
+      assert.equal((await fetch(`${limited.url}/api/datasets/alice/none`)).status, 404, "--fault-match spares other routes");
+    } finally {
+      assert.equal(await limited.stop(), 0);
+    }
+    assert.equal(limited.out.stderr, "hub-emulator: fault 429 on GET /api/whoami-v2\n", "each fault is reported on stderr");
+
+    // The same flags fault the same requests as the same FaultPlan in-process: the flags reach the plan.
+    const kinds = ["500", "503", "drop", "stall"] as const;
+    const mixed = await startCli(["--fault-rate", "0.5", "--fault-kinds", kinds.join(","), "--fault-seed", "4", "--stall-ms", "50"]);
+    let fromCli: (number | "error")[];
+    try {
+      fromCli = await outcomes(mixed.url, 16);
+    } finally {
+      assert.equal(await mixed.stop(), 0);
+    }
+    const cliFaults = mixed.faults().map((f) => f.kind);
+    assert.ok(mixed.faults().every((f) => f.method === "GET" && f.path === "/api/whoami-v2"));
+    const dir = await mkdtemp(join(tmpdir(), "hub-emulator-plan-"));
+    const reference = await startHubEmulator({ storage: dir });
+    try {
+      reference.setFaults({ rate: 0.5, kinds: [...kinds], seed: 4, stallMs: 50 });
+      assert.deepEqual(fromCli, await outcomes(reference.url, 16));
+      assert.deepEqual(cliFaults, reference.requests.map((r) => r.fault).filter(Boolean));
+    } finally {
+      await reference.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.ok(fromCli.includes(200) && fromCli.includes("error") && fromCli.some((s) => s === 500 || s === 503), fromCli.join(","));
+    assert.ok(cliFaults.includes("stall") && cliFaults.includes("drop"), cliFaults.join(","));
+  });
+
+  it("--private-namespace makes that namespace's new repos private; --token ...:read is read-only", async () => {
+    const cli = await startCli(["--private-namespace", "acme", "--token", "hf_writer:wendy", "--token", "hf_reader:rita:read"]);
+    try {
+      const writer = { hubUrl: cli.url, accessToken: "hf_writer" };
+      await createRepo({ ...writer, repo: "datasets/acme/faces" });
+      await createRepo({ ...writer, repo: "datasets/wendy/faces" });
+      assert.equal((await datasetInfo({ ...writer, name: "acme/faces" })).private, true);
+      assert.equal((await datasetInfo({ ...writer, name: "wendy/faces" })).private, false);
+      assert.equal(await repoExists({ hubUrl: cli.url, repo: "datasets/acme/faces" }), false);
+      await rejectsWithStatus(createRepo({ hubUrl: cli.url, accessToken: "hf_reader", repo: "datasets/rita/x" }), 403);
+    } finally {
+      assert.equal(await cli.stop(), 0);
+    }
+  });
+
+  it("exits 2 naming the flag on bad flags", async () => {
+    const storage = await mkdtemp(join(tmpdir(), "hub-emulator-cli-bad-"));
+    const cases: [string[], RegExp][] = [
+      [["--fault-rate", "1.5", "--fault-kinds", "429"], /--fault-rate must be a number within 0\.\.1, got "1\.5"/],
+      [["--fault-rate", "0.1", "--fault-kinds", "429,teapot"], /--fault-kinds: unknown kind "teapot"/],
+      [["--fault-rate", "0.1"], /--fault-rate needs --fault-kinds/],
+      [["--fault-kinds", "429"], /--fault-kinds needs --fault-rate/],
+      [["--fault-rate", "0.1", "--fault-kinds", "stall", "--stall-ms=-5"], /--stall-ms must be a number of milliseconds >= 0/],
+      [["--fault-rate", "0.1", "--fault-kinds", "500", "--retry-after", "1"], /--retry-after tunes the "429" fault/],
+      [["--fault-rate", "0.1", "--fault-kinds", "429", "--fault-match", "("], /--fault-match is not a valid regular expression/],
+      [["--fault-rate", "0.1", "--fault-kinds", "429", "--fault-seed", "x"], /--fault-seed must be an integer/],
+      [["--private-namespace", "a/b"], /--private-namespace must be a user or organization name/],
+      [["--bogus"], /Unknown option '--bogus'/],
+    ];
+    try {
+      await Promise.all(
+        cases.map(async ([args, message]) => {
+          const cli = spawnCli(["--storage", storage, "--port", "0", ...args]);
+          const code = await cli.exited;
+          assert.equal(code, 2, `${args.join(" ")}: ${cli.out.stderr}`);
+          assert.match(cli.out.stderr, message);
+          assert.equal(cli.out.stdout, "", "never started listening");
+        }),
+      );
+    } finally {
       await rm(storage, { recursive: true, force: true });
     }
   });

@@ -14,7 +14,8 @@ import { DEFAULT_BRANCH, RepoStore, type CommitOp } from "./repo-store.ts";
 import { EmulatorServer } from "./server.ts";
 import type { HubEmulator, HubEmulatorOptions, RepoType, SeedParams } from "./types.ts";
 
-export type { FaultKind, FaultPlan, HubEmulator, HubEmulatorOptions, RepoType, RequestLogEntry, SeedParams, TreeEntry } from "./types.ts";
+export type { FaultKind, FaultPlan, GatedSetting, HubEmulator, HubEmulatorOptions, RepoType, RequestLogEntry, SeedParams, TokenGrant, TreeEntry } from "./types.ts";
+export { FAULT_KINDS } from "./types.ts";
 export { DEFAULT_GITATTRIBUTES };
 
 export async function startHubEmulator(options: HubEmulatorOptions): Promise<HubEmulator> {
@@ -36,6 +37,8 @@ export async function startHubEmulator(options: HubEmulatorOptions): Promise<Hub
     secret: await store.secret(),
     pageSize: options.pageSize ?? 5,
     ...(options.tokens ? { tokens: options.tokens } : {}),
+    ...(options.privateNamespaces ? { privateNamespaces: options.privateNamespaces } : {}),
+    ...(options.onFault ? { onFault: options.onFault } : {}),
     fallbackBase: url,
   });
   server.on("request", emulator.listener);
@@ -69,7 +72,8 @@ export async function startHubEmulator(options: HubEmulatorOptions): Promise<Hub
       const type = params.type ?? "dataset";
       const name = params.repo;
       if (!(await store.getRepo(type, name))) {
-        await store.createRepo({ type, name, private: params.private ?? false, author: "tester" }).catch(async (error: unknown) => {
+        const isPrivate = params.private ?? emulator.privateByDefault(name.split("/")[0]!);
+        await store.createRepo({ type, name, private: isPrivate, author: "tester" }).catch(async (error: unknown) => {
           if (!(await store.getRepo(type, name))) throw error; // lost a creation race: fine
         });
       } else if (params.private !== undefined) {
@@ -102,6 +106,10 @@ export async function startHubEmulator(options: HubEmulatorOptions): Promise<Hub
       });
       if (params.tag) await store.createTag(type, name, params.tag, commitId);
       return commitId;
+    },
+    async settings(repo, type = "dataset") {
+      const meta = await store.requireRepo(type, repo);
+      return { private: meta.private, gated: meta.gated ?? false };
     },
     async refs(repo, type = "dataset") {
       await store.requireRepo(type, repo);

@@ -22,7 +22,7 @@ import { pipeline } from "node:stream/promises";
 import { DEFAULT_GITATTRIBUTES, isLfsPath } from "./git-attributes.ts";
 import { gitBlobSha1, isCommitId, lfsPointerOid, sha256Hex } from "./git-objects.ts";
 import { entryNotFound, HttpError, repoNotFound, revisionNotFound } from "./http-error.ts";
-import type { RepoType } from "./types.ts";
+import type { GatedSetting, RepoType } from "./types.ts";
 
 export interface FileRecord {
   sha256: string;
@@ -48,6 +48,8 @@ export interface RepoMeta {
   name: string;
   type: RepoType;
   private: boolean;
+  /** Gated access; absent (older storage) means false. */
+  gated?: GatedSetting;
   createdAt: string;
   license?: string;
 }
@@ -287,7 +289,7 @@ export class RepoStore {
     });
   }
 
-  async updateRepo(type: RepoType, name: string, change: Partial<Pick<RepoMeta, "private">>): Promise<RepoMeta> {
+  async updateRepo(type: RepoType, name: string, change: Partial<Pick<RepoMeta, "private" | "gated">>): Promise<RepoMeta> {
     return this.withLock(this.repoKey(type, name), async () => {
       const meta = { ...(await this.requireRepo(type, name)), ...change };
       await this.writeAtomic(join(this.repoDir(type, name), "repo.json"), JSON.stringify(meta));

@@ -13,7 +13,7 @@ import { isLfsPath } from "./git-attributes.ts";
 import { gitBlobSha1, isCommitId, isSha256Hex, lfsPointer, lfsPointerOid } from "./git-objects.ts";
 import { entryNotFound, HttpError, repoNotFound, revisionNotFound } from "./http-error.ts";
 import type { CommitOp, CommitRecord, RepoMeta, RepoStore } from "./repo-store.ts";
-import type { FaultKind, RepoType, RequestLogEntry, TreeEntry } from "./types.ts";
+import type { FaultKind, GatedSetting, RepoType, RequestLogEntry, TokenGrant, TreeEntry } from "./types.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024 * 1024;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -25,10 +25,12 @@ interface Ctx {
   requestId: string;
   /** `http://host:port` as the client addressed us: base of Link and upload URLs. */
   base: string;
-  /** Set by a "drop" fault on a file download: cut the body halfway. */
-  dropMidBody: boolean;
+  /** Set by a "drop" or "stall" fault on a file download: cut or hold the body halfway. */
+  midBodyFault?: "drop" | "stall";
   /** User of a valid token; undefined without one. */
   user?: string;
+  /** What that token may do. */
+  role?: TokenGrant["role"];
 }
 
 interface RepoRef {
@@ -41,9 +43,16 @@ export interface EmulatorServerOptions {
   store: RepoStore;
   secret: string;
   pageSize: number;
-  tokens?: Record<string, string>;
+  tokens?: Record<string, string | TokenGrant>;
+  /** Namespaces whose repos are created private unless the request says otherwise. */
+  privateNamespaces?: string[];
+  onFault?: (entry: RequestLogEntry) => void;
   fallbackBase: string;
 }
+
+/** The file download routes, where "drop" and "stall" act halfway through the body. */
+const DOWNLOAD_RE = /^\/(?:datasets\/)?[^/]+\/[^/]+\/(?:resolve|raw)\//;
+const GATED_VALUES: readonly GatedSetting[] = [false, "auto", "manual"];
 
 export class EmulatorServer {
   readonly requests: RequestLogEntry[] = [];
@@ -73,12 +82,12 @@ export class EmulatorServer {
       entry,
       requestId: randomUUID(),
       base: req.headers.host ? `http://${req.headers.host}` : this.options.fallbackBase,
-      dropMidBody: false,
     };
     try {
       const fault = this.faults.pick(`${method} ${rawPath}`);
       if (fault) {
         entry.fault = fault;
+        this.options.onFault?.(entry);
         if (await this.applyFault(ctx, fault)) return;
       }
       await this.route(ctx);
@@ -87,6 +96,8 @@ export class EmulatorServer {
         res.destroy();
         return;
       }
+      // A download meant to stall halfway that fails before its headers stalls before them instead.
+      if (ctx.midBodyFault === "stall") return this.hold(ctx);
       const httpError =
         error instanceof HttpError ? error : new HttpError(500, `Internal emulator error: ${error instanceof Error ? error.message : String(error)}`);
       await drain(req);
@@ -107,16 +118,36 @@ export class EmulatorServer {
         this.sendError(ctx, new HttpError(Number(fault), `Injected fault: ${fault === "500" ? "internal server error" : "service unavailable"}`));
         return true;
       case "drop":
-        if (ctx.req.method === "GET" && /^\/(?:datasets\/)?[^/]+\/[^/]+\/(?:resolve|raw)\//.test(ctx.req.url ?? "")) {
-          ctx.dropMidBody = true; // handled while streaming the file
+      case "stall":
+        if (ctx.req.method === "GET" && DOWNLOAD_RE.test(ctx.req.url ?? "")) {
+          ctx.midBodyFault = fault; // handled while streaming the file
           return false;
         }
-        ctx.req.socket.destroy();
+        // Before any answer, and before the request is processed: a write never lands.
+        if (fault === "drop") ctx.req.socket.destroy();
+        else await this.hold(ctx);
         return true;
       case "slow":
         await new Promise((resolve) => setTimeout(resolve, this.faults.slowMs));
         return false;
     }
+  }
+
+  /**
+   * "stall": keeps the socket open without sending anything more, until the client gives up, the
+   * emulator closes (close() destroys every socket) or `stallMs` passes (then the socket is cut).
+   */
+  private async hold(ctx: Ctx): Promise<void> {
+    const socket = ctx.req.socket;
+    if (socket.destroyed) return;
+    const stallMs = this.faults.stallMs;
+    await new Promise<void>((resolve) => {
+      const timer = stallMs === undefined ? undefined : setTimeout(() => socket.destroy(), stallMs);
+      socket.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   // ---- responses ----
@@ -133,7 +164,7 @@ export class EmulatorServer {
   }
 
   private sendError(ctx: Ctx, error: HttpError): void {
-    if (ctx.dropMidBody) {
+    if (ctx.midBodyFault === "drop") {
       ctx.req.socket.destroy();
       return;
     }
@@ -149,15 +180,23 @@ export class EmulatorServer {
     if (header === undefined) return;
     const token = /^Bearer (\S+)$/.exec(header)?.[1];
     const tokens = this.options.tokens;
-    const user = token === undefined ? undefined : tokens ? (Object.hasOwn(tokens, token) ? tokens[token] : undefined) : token.startsWith("hf_") ? "tester" : undefined;
+    const grant = token === undefined ? undefined : tokens ? (Object.hasOwn(tokens, token) ? tokens[token] : undefined) : token.startsWith("hf_") ? "tester" : undefined;
     // A token that is present but wrong is refused on every route, as the Hub does.
-    if (!user) throw invalidCredentials();
-    ctx.user = user;
+    if (!grant) throw invalidCredentials();
+    ctx.user = typeof grant === "string" ? grant : grant.user;
+    ctx.role = typeof grant === "string" ? "write" : grant.role;
   }
 
   private requireUser(ctx: Ctx): string {
     if (!ctx.user) throw invalidCredentials();
     return ctx.user;
+  }
+
+  /** Every route that changes something: a valid token (401) with write rights (403). */
+  private requireWriter(ctx: Ctx): string {
+    const user = this.requireUser(ctx);
+    if (ctx.role !== "write") throw new HttpError(403, "Forbidden: this operation needs a token with write access; yours is read-only");
+    return user;
   }
 
   /** The repo's metadata, readable by this request (private repos need a valid token). */
@@ -171,7 +210,7 @@ export class EmulatorServer {
   }
 
   private async writableRepo(ctx: Ctx, repo: RepoRef): Promise<RepoMeta> {
-    this.requireUser(ctx);
+    this.requireWriter(ctx);
     return this.readableRepo(ctx, repo);
   }
 
@@ -252,7 +291,7 @@ export class EmulatorServer {
       orgs: [],
       auth: {
         type: "access_token",
-        accessToken: { displayName: "emulator token", role: "write", createdAt: "2024-01-01T00:00:00.000Z" },
+        accessToken: { displayName: "emulator token", role: ctx.role ?? "write", createdAt: "2024-01-01T00:00:00.000Z" },
       },
     });
   }
@@ -272,7 +311,7 @@ export class EmulatorServer {
       lastModified: commit.date,
       createdAt: meta.createdAt,
       private: meta.private,
-      gated: false,
+      gated: meta.gated ?? false,
       disabled: false,
       downloads: 0,
       downloadsAllTime: 0,
@@ -521,13 +560,16 @@ export class EmulatorServer {
     headers["Content-Length"] = length;
     await drain(ctx.req);
     this.writeHead(ctx, status, headers);
-    if (ctx.req.method === "HEAD" || length === 0) {
-      if (ctx.dropMidBody) ctx.res.destroy();
+    if (ctx.midBodyFault === "stall") {
+      // Headers now (writeHead alone buffers them), then about half the body, then nothing.
+      ctx.res.flushHeaders();
+    } else if (ctx.req.method === "HEAD" || length === 0) {
+      if (ctx.midBodyFault === "drop") ctx.res.destroy();
       else ctx.res.end();
       return;
     }
     let sendEnd = end;
-    if (ctx.dropMidBody) sendEnd = start + Math.floor(length / 2) - 1; // "drop": about half, then cut
+    if (ctx.midBodyFault) sendEnd = start + Math.floor(length / 2) - 1; // about half, then cut or hold
     if (sendEnd >= start) {
       const source = pointer ? bufferStream(pointer.subarray(start, sendEnd + 1)) : createReadStream(this.store.objectPath(file.sha256), { start, end: sendEnd });
       await new Promise<void>((resolve) => {
@@ -537,20 +579,21 @@ export class EmulatorServer {
         });
         source.on("end", resolve);
         ctx.res.on("close", resolve);
-        source.pipe(ctx.res, { end: !ctx.dropMidBody });
+        source.pipe(ctx.res, { end: !ctx.midBodyFault });
       });
     }
-    if (ctx.dropMidBody) {
-      // Let the half body reach the client before cutting the connection.
+    if (ctx.midBodyFault) {
+      // Let the half body reach the client before cutting or holding the connection.
       await new Promise<void>((resolve) => ctx.res.write("", () => resolve()));
-      ctx.res.destroy();
+      if (ctx.midBodyFault === "drop") ctx.res.destroy();
+      else await this.hold(ctx);
     }
   }
 
   // ---- write routes ----
 
   private async createRepo(ctx: Ctx): Promise<void> {
-    const user = this.requireUser(ctx);
+    const user = this.requireWriter(ctx);
     const body = parseJson(await readBody(ctx.req, { contentType: "application/json" })) as Record<string, unknown>;
     const repoName = body.name;
     const ns = body.organization ?? user;
@@ -559,7 +602,15 @@ export class EmulatorServer {
     }
     const type = body.type ?? "model";
     if (type !== "dataset" && type !== "model") throw new HttpError(400, `This emulator serves dataset and model repos, not "${String(type)}"`);
-    const isPrivate = body.visibility !== undefined ? body.visibility === "private" : body.private === true;
+    // The JS client sends `visibility`, Python's `private`; neither: the namespace's default.
+    if (body.visibility !== undefined && body.visibility !== "public" && body.visibility !== "private") {
+      throw new HttpError(400, `"visibility" must be "public" or "private", got ${JSON.stringify(body.visibility)}`);
+    }
+    if (body.private !== undefined && typeof body.private !== "boolean") throw new HttpError(400, `"private" must be a boolean, got ${JSON.stringify(body.private)}`);
+    if (body.visibility !== undefined && body.private !== undefined && (body.visibility === "private") !== body.private) {
+      throw new HttpError(400, `"visibility" ${JSON.stringify(body.visibility)} contradicts "private" ${JSON.stringify(body.private)}`);
+    }
+    const isPrivate = body.visibility !== undefined ? body.visibility === "private" : typeof body.private === "boolean" ? body.private : this.privateByDefault(ns);
     const files: { path: string; content: Uint8Array }[] = [];
     if (body.files !== undefined) {
       if (!Array.isArray(body.files)) throw new HttpError(400, `"files" must be an array`);
@@ -581,8 +632,13 @@ export class EmulatorServer {
     this.sendJson(ctx, 200, { url: `${ctx.base}/${type === "dataset" ? "datasets/" : ""}${name}`, name, id: meta._id });
   }
 
+  /** A new repo's visibility when the request does not say (HubEmulatorOptions.privateNamespaces). */
+  privateByDefault(namespace: string): boolean {
+    return this.options.privateNamespaces?.includes(namespace) ?? false;
+  }
+
   private async deleteRepo(ctx: Ctx): Promise<void> {
-    const user = this.requireUser(ctx);
+    const user = this.requireWriter(ctx);
     const body = parseJson(await readBody(ctx.req, { contentType: "application/json" })) as Record<string, unknown>;
     const type = body.type ?? "model";
     if (type !== "dataset" && type !== "model") throw new HttpError(400, `Unknown repo type "${String(type)}"`);
@@ -592,16 +648,32 @@ export class EmulatorServer {
     this.sendJson(ctx, 200, {});
   }
 
+  /**
+   * `PUT /api/{type}s/{ns}/{n}/settings` with `{gated?, private?}`, as huggingface_hub's
+   * `update_repo_settings` sends it. Strict: other keys, other values or nothing to change -> 400,
+   * and nothing changes unless the whole body is valid.
+   */
   private async updateSettings(ctx: Ctx, repo: RepoRef): Promise<void> {
     await this.writableRepo(ctx, repo);
-    const body = parseJson(await readBody(ctx.req, { contentType: "application/json" })) as Record<string, unknown>;
-    if (body.private !== undefined && typeof body.private !== "boolean") throw new HttpError(400, `"private" must be a boolean`);
-    const meta = await this.store.updateRepo(repo.type, repo.name, body.private !== undefined ? { private: body.private } : {});
-    this.sendJson(ctx, 200, { private: meta.private });
+    const body: unknown = parseJson(await readBody(ctx.req, { contentType: "application/json" }));
+    if (!body || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "The settings body must be a JSON object");
+    const { gated, private: isPrivate, ...rest } = body as Record<string, unknown>;
+    const unknownKeys = Object.keys(rest);
+    if (unknownKeys.length > 0) throw new HttpError(400, `Unsupported setting(s) ${unknownKeys.map((k) => JSON.stringify(k)).join(", ")}: the emulator knows "gated" and "private"`);
+    if (gated !== undefined && !GATED_VALUES.includes(gated as GatedSetting)) {
+      throw new HttpError(400, `"gated" must be "auto", "manual" or false, got ${JSON.stringify(gated)}`);
+    }
+    if (isPrivate !== undefined && typeof isPrivate !== "boolean") throw new HttpError(400, `"private" must be a boolean, got ${JSON.stringify(isPrivate)}`);
+    if (gated === undefined && isPrivate === undefined) throw new HttpError(400, `Nothing to update: give "gated" and/or "private"`);
+    const meta = await this.store.updateRepo(repo.type, repo.name, {
+      ...(gated !== undefined && { gated: gated as GatedSetting }),
+      ...(isPrivate !== undefined && { private: isPrivate }),
+    });
+    this.sendJson(ctx, 200, { private: meta.private, gated: meta.gated ?? false });
   }
 
   private async createBranch(ctx: Ctx, repo: RepoRef, branch: string): Promise<void> {
-    const user = this.requireUser(ctx);
+    const user = this.requireWriter(ctx);
     await this.writableRepo(ctx, repo);
     const raw = await readBody(ctx.req);
     const body = (raw.byteLength === 0 ? {} : parseJson(raw)) as Record<string, unknown>;
@@ -738,7 +810,7 @@ export class EmulatorServer {
 
   /** Step 3: the NDJSON commit, atomic (hub-protocol.md, "Write calls" 3). */
   private async commit(ctx: Ctx, repo: RepoRef, rev: string, q: URLSearchParams): Promise<void> {
-    const user = this.requireUser(ctx);
+    const user = this.requireWriter(ctx);
     await this.writableRepo(ctx, repo);
     const body = await readBody(ctx.req, { contentType: "application/x-ndjson" });
     const createPr = ["1", "true", "True"].includes(q.get("create_pr") ?? "");
