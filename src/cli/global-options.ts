@@ -19,6 +19,9 @@ export interface GlobalArgs {
   quiet: boolean;
 }
 
+/** Global options that take a value (an empty value means "not set", as in the environment). */
+export const GLOBAL_VALUE_OPTIONS: ReadonlySet<string> = new Set(["hub-url", "token", "cache-dir", "work-dir"]);
+
 export function withGlobalOptions<T>(argv: Argv<T>): Argv<T & GlobalArgs> {
   return argv
     .option("hub-url", { type: "string", describe: "Hub endpoint (default: $HF_ENDPOINT or https://huggingface.co)" })

@@ -6,22 +6,24 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { Ajv, type ErrorObject } from "ajv";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { UsageError } from "../common/errors.ts";
-import type { ModelLocation, ReleaseConfig, SourceLocation } from "./types.ts";
+import type { GatedFieldType, ModelLocation, ReleaseConfig, SourceLocation } from "./types.ts";
 import { parseByteSize } from "./parse-byte-size.ts";
 
 export const CONFIG_SCHEMA_PATH = fileURLToPath(new URL("../../configs/idclusters.schema.json", import.meta.url));
 
-let validator: ReturnType<Ajv["compile"]> | undefined;
+/** The schema as parsed JSON: error messages read its `if` conditions and `patternErrorMessage`s. */
+type SchemaNode = Record<string, unknown>;
+let compiled: { schema: SchemaNode; validate: ReturnType<Ajv["compile"]> } | undefined;
 function getValidator() {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(CONFIG_SCHEMA_PATH, "utf8"));
-    validator = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(schema);
+  if (!compiled) {
+    const schema = JSON.parse(readFileSync(CONFIG_SCHEMA_PATH, "utf8")) as SchemaNode;
+    compiled = { schema, validate: new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(schema) };
   }
-  return validator;
+  return compiled;
 }
 
 export interface LoadConfigParams {
@@ -82,9 +84,10 @@ export function parseConfig(text: string, params: LoadConfigParams): ReleaseConf
     );
   }
   const data: unknown = doc.toJS() ?? {};
-  const validate = getValidator();
+  const { schema, validate } = getValidator();
   if (!validate(data)) {
-    throw new ConfigError(file, dedupe((validate.errors ?? []).map((e) => locateSchemaError(doc, e, at))));
+    const errors = (validate.errors ?? []).filter((e) => e.keyword !== "if"); // each failing `then` says why itself
+    throw new ConfigError(file, dedupe(errors.map((e) => locateSchemaError(doc, e, at, schema))));
   }
 
   const problems: ConfigProblem[] = [];
@@ -161,7 +164,15 @@ export function parseConfig(text: string, params: LoadConfigParams): ReleaseConf
     release: {
       target: raw.release.target,
       split: raw.release.split,
-      private: raw.release.private,
+      // Unset stays unset: the Hub then applies the owner's default visibility.
+      ...(raw.release.private !== undefined && { private: raw.release.private }),
+      ...(raw.release.gated !== undefined && {
+        gated: {
+          mode: raw.release.gated,
+          ...(raw.release.gated_prompt !== undefined && { prompt: raw.release.gated_prompt }),
+          ...(raw.release.gated_fields !== undefined && { fields: raw.release.gated_fields }),
+        },
+      }),
       maxShardSize,
       rowGroupSize: raw.release.row_group_size,
       tag: raw.release.tag,
@@ -188,7 +199,10 @@ function resolveSourceLocation(raw: RawConfig["source"], baseDir: string, proble
   }
   if (raw.path !== undefined) {
     if (raw.revision !== undefined) problem("source.revision", "a revision only applies to source.repo");
-    return { kind: "local", path: resolve(baseDir, raw.path) };
+    const path = resolve(baseDir, raw.path);
+    // Checked now, not after the models are pulled: `config` must catch what `run` would fail on.
+    if (!statSync(path, { throwIfNoEntry: false })) problem("source.path", `${path} does not exist`);
+    return { kind: "local", path };
   }
   if (raw.revision === undefined) {
     problem("source", "source.repo needs source.revision (pin a commit sha for reproducible releases)");
@@ -211,7 +225,11 @@ function resolveModelLocation(
     for (const extra of ["file", "revision"] as const) {
       if (raw[extra] !== undefined) problem(`${key}.${extra}`, `${extra} only applies to ${key}.repo`);
     }
-    return { kind: "local", path: resolve(baseDir, raw.path) };
+    const path = resolve(baseDir, raw.path);
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (!info) problem(`${key}.path`, `${path} does not exist`);
+    else if (!info.isFile()) problem(`${key}.path`, `${path} is not a file`);
+    return { kind: "local", path };
   }
   const missing = (["file", "revision"] as const).filter((k) => raw[k] === undefined);
   if (missing.length > 0) {
@@ -239,10 +257,29 @@ function keyNodeOf(doc: Document, parentPath: string[], key: string): Node | und
   return undefined;
 }
 
+/** The schema node a JSON pointer like `#/properties/release/then` names. */
+function schemaAt(schema: SchemaNode, pointer: string): SchemaNode | undefined {
+  let node: unknown = schema;
+  for (const part of pointer.replace(/^#\/?/, "").split("/").filter(Boolean)) {
+    node = (node as SchemaNode | undefined)?.[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+  }
+  return node && typeof node === "object" ? (node as SchemaNode) : undefined;
+}
+
+/** The `key: const` condition of the `if` beside a failing `then`, e.g. license "other". */
+function thenCondition(schema: SchemaNode, schemaPath: string): { key: string; value: unknown } | undefined {
+  const branch = schemaPath.lastIndexOf("/then/");
+  if (branch < 0) return undefined;
+  const condition = schemaAt(schema, schemaPath.slice(0, branch) + "/if")?.properties as Record<string, { const?: unknown }> | undefined;
+  const [key, rule] = Object.entries(condition ?? {}).find(([, r]) => r.const !== undefined) ?? [];
+  return key === undefined ? undefined : { key, value: rule!.const };
+}
+
 function locateSchemaError(
   doc: Document,
   error: ErrorObject,
   at: (offset: number) => { line: number; col: number },
+  schema: SchemaNode,
 ): ConfigProblem {
   const path = error.instancePath
     .split("/")
@@ -260,6 +297,21 @@ function locateSchemaError(
     const key = String((error.params as { missingProperty: string }).missingProperty);
     keyPath = [...path, key].join(".");
     message = "is required";
+    const condition = thenCondition(schema, error.schemaPath);
+    if (condition) {
+      // Point at the value that made the key required (e.g. `license: other`), not at the parent.
+      node = nodeAt(doc, [...path, condition.key]);
+      message = `is required when ${[...path, condition.key].join(".")} is ${JSON.stringify(condition.value)}`;
+    }
+  } else if (error.keyword === "dependencies") {
+    const { property, missingProperty } = error.params as { property: string; missingProperty: string };
+    node = keyNodeOf(doc, path, property);
+    keyPath = [...path, property].join(".");
+    message = `needs ${[...path, missingProperty].join(".")}`;
+  } else if (error.keyword === "pattern") {
+    // A schema's own wording (also shown by editors) beats Ajv's `must match pattern "^(?!..."`.
+    const explained = schemaAt(schema, error.schemaPath.replace(/\/pattern$/, ""))?.patternErrorMessage;
+    if (typeof explained === "string") message = `${explained}, got ${JSON.stringify(doc.getIn(path))}`;
   } else if (error.keyword === "enum") {
     const allowed = (error.params as { allowedValues: unknown[] }).allowedValues;
     message = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`;
@@ -327,7 +379,10 @@ interface RawConfig {
   release: {
     target: string;
     split: string;
-    private: boolean;
+    private?: boolean;
+    gated?: "auto" | "manual";
+    gated_prompt?: string;
+    gated_fields?: Record<string, GatedFieldType>;
     max_shard_size: number | string;
     row_group_size: number;
     tag?: string;

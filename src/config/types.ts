@@ -82,10 +82,26 @@ export interface CardConfig {
   description?: string;
 }
 
+/** A field of the Hub's access request form (`extra_gated_fields`). */
+export type GatedFieldType = "text" | "checkbox" | "date_picker" | "country";
+
+/** Access requests for a gated repo: `release.gated`, `gated_prompt`, `gated_fields`. */
+export interface GatedConfig {
+  /** auto: every request is granted; manual: the owner approves each. */
+  mode: "auto" | "manual";
+  /** Text above the request form (`extra_gated_prompt`). */
+  prompt?: string;
+  /** Extra form fields, label -> kind, in the config's order (`extra_gated_fields`). */
+  fields?: Record<string, GatedFieldType>;
+}
+
 export interface ReleaseTargetConfig {
   target: string;
   split: string;
-  private: boolean;
+  /** Visibility when a push creates the repo; undefined leaves it to the Hub (the owner's default). */
+  private?: boolean;
+  /** Undefined: the config does not gate the repo. */
+  gated?: GatedConfig;
   /** Bytes of data per shard. */
   maxShardSize: number;
   rowGroupSize: number;

@@ -10,21 +10,13 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { CommandModule } from "yargs";
 import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
 import { parseHubRepo } from "../../hub/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
-
-interface CardArgs extends GlobalArgs {
-  config: string;
-  inputs?: string;
-  stats?: string;
-  existing?: string;
-  fresh: boolean;
-  out?: string;
-}
+import type { CardArgs } from "../options/card.ts";
 
 /** The existing card's text and a name for messages, from a local file or a Hub dataset `repo[@rev]`. */
 async function readExistingCard(args: CardArgs, spec: string): Promise<{ text: string; name: string } | undefined> {
@@ -55,20 +47,8 @@ async function readExistingCard(args: CardArgs, spec: string): Promise<{ text: s
 }
 
 export const cardCommand: CommandModule<GlobalArgs, CardArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  builder: (argv: Argv<GlobalArgs>) =>
-    argv
-      .option("config", { type: "string", demandOption: true, describe: "release config (card keys, clustering, images)" })
-      .option("out", { type: "string", describe: "release folder to write README.md and assets/ into (default: <work dir>/release)" })
-      .option("inputs", { type: "string", describe: "card inputs written by export (default: <out>/card-inputs.json)" })
-      .option("stats", { type: "string", describe: "cluster statistics JSON replacing the one in the card inputs" })
-      .option("existing", { type: "string", describe: "card to merge into: a README.md or a Hub dataset repo[@revision] (default: <out>/README.md when present)" })
-      .option("fresh", { type: "boolean", default: false, describe: "ignore any existing card and render the template from scratch" })
-      .example("$0 card --config configs/celebahq_512.yaml", "update <work dir>/release/README.md from the data")
-      .example("$0 card --config configs/celebahq_512.yaml --existing user/dataset@main", "merge into the published card") as unknown as Argv<CardArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/card.ts
   handler: async (args) => {
-    // Checked here: yargs' .conflicts() counts --fresh's default (false) as given.
-    if (args.fresh && args.existing !== undefined) throw new UsageError("--fresh and --existing exclude each other");
     const config = await loadConfig({ file: args.config, workDir: args.workDir });
     const outDir = resolve(args.out ?? join(config.workDir, "release"));
     const inputsPath = resolve(args.inputs ?? join(outDir, "card-inputs.json"));

@@ -8,52 +8,18 @@
  *   idclusters cluster --embeddings X.npy --suggest-eps
  */
 import { join, resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { CommandModule } from "yargs";
 import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { startProgress } from "../../common/progress.ts";
 import type { Progress } from "../../common/progress.ts";
 import { loadConfig } from "../../config/index.ts";
-import { NOISE_POLICIES } from "../../cluster/index.ts";
-import type { NoisePolicy } from "../../cluster/index.ts";
 import { runCluster } from "../../cluster/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
-
-interface ClusterArgs extends GlobalArgs {
-  config?: string;
-  embeddings?: string;
-  eps?: number;
-  minSamples?: number;
-  noise?: NoisePolicy;
-  labelsOut?: string;
-  statsOut?: string;
-  sizesOut?: string;
-  rowsOut?: string;
-  suggestEps: boolean;
-  nnStats: boolean;
-  tileRows: number;
-  threads: number;
-}
+import type { ClusterArgs } from "../options/cluster.ts";
 
 export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  builder: (yargs) =>
-    yargs
-      .option("config", { type: "string", describe: "release config: eps, min_samples, noise and <work dir>/embeddings.npy" })
-      .option("embeddings", { type: "string", describe: "embeddings .npy (float32 or float64, rows x dims, C order)" })
-      .option("eps", { type: "number", describe: "cosine-distance radius in (0, 2) (default: config's, else 0.35)" })
-      .option("min-samples", { type: "number", describe: "rows within eps, itself included, that make a core row (default: config's, else 2)" })
-      .option("noise", { choices: NOISE_POLICIES, describe: "noise rows: own identity each (singleton), -1 (keep) or removed (drop) (default: config's, else singleton)" })
-      .option("labels-out", { type: "string", describe: "labels .npy (int64) (default with --config: <work dir>/labels.npy)" })
-      .option("stats-out", { type: "string", describe: "statistics JSON (default with --config: <work dir>/cluster-stats.json)" })
-      .option("sizes-out", { type: "string", describe: "cluster_size per output row, .npy (int64)" })
-      .option("rows-out", { type: "string", describe: "source row index per output row, .npy (int64); useful with --noise drop" })
-      .option("suggest-eps", { type: "boolean", default: false, describe: "print the histogram-valley eps suggestion next to the configured eps" })
-      .option("nn-stats", { type: "boolean", default: true, describe: "compute the nearest-neighbour histogram (--no-nn-stats: labels only, faster)" })
-      .option("tile-rows", { type: "number", default: 512, describe: "rows per similarity tile" })
-      .option("threads", { type: "number", default: 2, describe: "threads computing similarity tiles, this one included (one onnxruntime thread each; one per core)" })
-      .example("$0 cluster --embeddings X.npy --eps 0.35 --min-samples 2 --labels-out labels.npy --stats-out stats.json", "")
-      .example("$0 cluster --config configs/celebahq_512.yaml", "cluster the work dir's embeddings.npy") as unknown as Argv<ClusterArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/cluster.ts
   handler: async (args) => {
     let embeddings = args.embeddings;
     let eps = args.eps;
@@ -70,15 +36,11 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
       labelsOut ??= join(config.workDir, "labels.npy");
       statsOut ??= join(config.workDir, "cluster-stats.json");
     }
+    // Flags were checked by ../options/cluster.ts; config values by the config schema.
     if (!embeddings) throw new UsageError("cluster needs --embeddings <file.npy> or --config <file.yaml>");
     eps ??= 0.35;
     minSamples ??= 2;
     noise ??= "singleton";
-    if (!(eps > 0 && eps < 2)) throw new UsageError(`--eps must be in (0, 2), got ${eps}`);
-    if (!Number.isInteger(minSamples) || minSamples < 1) throw new UsageError(`--min-samples must be an integer >= 1, got ${minSamples}`);
-    if (!Number.isInteger(args.tileRows) || args.tileRows < 1) throw new UsageError(`--tile-rows must be a positive integer`);
-    if (!Number.isInteger(args.threads) || args.threads < 1) throw new UsageError(`--threads must be a positive integer`);
-    if (args.suggestEps && !args.nnStats) throw new UsageError("--suggest-eps needs the nearest-neighbour statistics (drop --no-nn-stats)");
 
     let progress: Progress | undefined;
     const started = performance.now();

@@ -7,57 +7,17 @@
  *   idclusters embed --images <folder> --detector yunet=<onnx> --recognizer <onnx> --out emb.npy --index-out index.jsonl
  */
 import { resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
-import { UsageError } from "../../common/errors.ts";
+import type { CommandModule } from "yargs";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
-import type { DeviceChoice } from "../../faces/index.ts";
 import { adHocCacheRoot, fingerprintOf, openLocalSource, parseShardSpec, prepareEmbedShard, type EmbedPlan, type EmbedShardRun } from "../../embed/index.ts";
 import { planFromConfig } from "../../pipeline/embed-plan-from-config.ts";
 import { pullReleaseInputs } from "../../pipeline/pull-inputs.ts";
 import type { GlobalArgs } from "../global-options.ts";
+import { normalisation, parseDetector, type EmbedArgs } from "../options/embed.ts";
 
-interface EmbedArgs extends GlobalArgs {
-  config?: string;
-  images?: string;
-  split: string;
-  detector?: string;
-  recognizer?: string;
-  detSize: number;
-  detThresh: number;
-  nmsThresh: number;
-  recMean: number[];
-  recStd: number[];
-  dtype: "fp32" | "fp16";
-  device?: DeviceChoice;
-  batchSize?: number;
-  noFace?: "drop" | "keep";
-  maxPixels?: number;
-  resize?: number;
-  decodeWorkers?: number;
-  out?: string;
-  indexOut?: string;
-  dumpCrops?: string;
-  shard?: string;
-}
-
-function normalisation(values: number[], flag: string): number | [number, number, number] {
-  if (values.length === 1) return values[0]!;
-  if (values.length === 3) return [values[0]!, values[1]!, values[2]!];
-  throw new UsageError(`${flag} takes 1 value or 3 (R G B), got ${values.length}`);
-}
-
-function parseDetector(value: string): { kind: "scrfd" | "yunet"; modelPath: string } {
-  const match = /^(scrfd|yunet)=(.+)$/.exec(value);
-  if (!match) throw new UsageError(`--detector must be scrfd=<onnx> or yunet=<onnx>, got "${value}"`);
-  return { kind: match[1] as "scrfd" | "yunet", modelPath: resolve(match[2]!) };
-}
-
+/** The plan of the ad hoc form; ../options/embed.ts checked that it names every input. */
 async function adHocPlan(args: EmbedArgs): Promise<EmbedPlan> {
-  const missing = (["images", "detector", "recognizer", "out"] as const).filter((k) => !args[k]);
-  if (missing.length > 0) {
-    throw new UsageError(`without --config, embed needs ${missing.map((k) => `--${k}`).join(", ")}`);
-  }
   const detector = parseDetector(args.detector!);
   return {
     source: await openLocalSource({ path: resolve(args.images!), split: args.split }),
@@ -80,51 +40,7 @@ async function adHocPlan(args: EmbedArgs): Promise<EmbedPlan> {
 }
 
 export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  builder: (argv: Argv<GlobalArgs>) =>
-    argv
-      // `--no-face keep` is a flag of its own here, not the negation of a `--face` boolean.
-      .parserConfiguration({ "boolean-negation": false })
-      .option("config", { type: "string", describe: "release config; outputs go to its work dir" })
-      .option("images", { type: "string", describe: "ad hoc: image folder (imagefolder layout) or Parquet snapshot/shard" })
-      .option("split", { type: "string", default: "train", describe: "split of a Parquet snapshot (data/{split}-*.parquet)" })
-      .option("detector", { type: "string", describe: "ad hoc: scrfd=<onnx> or yunet=<onnx>" })
-      .option("recognizer", { type: "string", describe: "ad hoc: recognizer ONNX file (ArcFace-style, 112x112 input)" })
-      .option("det-size", { type: "number", default: 640, describe: "ad hoc: detector input size" })
-      .option("det-thresh", { type: "number", default: 0.5, describe: "ad hoc: detector score threshold" })
-      .option("nms-thresh", { type: "number", default: 0.4, describe: "ad hoc: NMS IoU threshold" })
-      .option("rec-mean", { type: "number", array: true, default: [127.5], describe: "ad hoc: recognizer mean (1 or 3 values, RGB)" })
-      .option("rec-std", { type: "number", array: true, default: [127.5], describe: "ad hoc: recognizer std (1 or 3 values, RGB)" })
-      .option("dtype", { choices: ["fp32", "fp16"] as const, default: "fp32" as const, describe: "ad hoc: recognizer precision" })
-      .option("device", { choices: ["auto", "cuda", "webgpu", "cpu"] as const, describe: "where inference runs (default: config or auto)" })
-      .option("batch-size", { type: "number", describe: "images per engine batch and per cache file (default: config or 32)" })
-      .option("no-face", { choices: ["drop", "keep"] as const, describe: "rows without an embedding (no face, bad image): drop from the .npy, or keep as zero rows (default: config or drop)" })
-      .option("max-pixels", { type: "number", describe: "reject images with more pixels (default: config or 100,000,000)" })
-      .option("resize", { type: "number", describe: "ad hoc: first resize to N x N (lanczos3) and re-encode as JPEG q95, as a release would" })
-      .option("decode-workers", { type: "number", describe: "decode worker threads (default: cores - 1, at most 4; 0 on 1-2 cores)" })
-      .option("out", { type: "string", describe: "embeddings .npy path (default with --config: <work dir>/embeddings.npy); ad hoc, the resume cache is <work dir>/cache/embed, work dir defaulting to <out's folder>/.idclusters" })
-      .option("index-out", { type: "string", describe: "index path, .jsonl or .parquet (default with --config: <work dir>/embeddings-index.parquet)" })
-      .option("dump-crops", { type: "string", describe: "write the aligned 112x112 crops as PNG into this folder" })
-      .option("shard", { type: "string", describe: "with --config: embed only shard i of n (rows [floor(i*N/n), floor((i+1)*N/n))) into <work dir>/partials/embed-<i>-of-<n>/; combine with `idclusters merge`" })
-      .check((a) => {
-        if (a.config && a.images) throw new UsageError("give either --config or --images, not both");
-        if (!a.config && !a.images) throw new UsageError("give --config <file>, or --images <folder> with --detector, --recognizer and --out");
-        if (a.shard !== undefined) {
-          parseShardSpec(String(a.shard));
-          if (!a.config) throw new UsageError("--shard needs --config (the partial goes into the config's work dir)");
-          if (a.out || a.indexOut) throw new UsageError("--shard writes into <work dir>/partials/embed-<i>-of-<n>/; drop --out/--index-out (use --work-dir)");
-        }
-        const batchSize = a.batchSize as number | undefined;
-        if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
-          throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
-        }
-        return true;
-      })
-      .example(
-        "$0 embed --images faces/ --detector yunet=yunet.onnx --recognizer arcface.onnx --out emb.npy --index-out index.jsonl",
-        "embed a folder of images",
-      )
-      .example("$0 embed --config configs/celebahq_512.yaml", "embed the release's source into its work dir") as unknown as Argv<EmbedArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/embed.ts
   handler: async (args) => {
     const hub = { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir };
     let plan: EmbedPlan;

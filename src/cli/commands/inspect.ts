@@ -7,24 +7,16 @@
 import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { CommandModule } from "yargs";
 import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { readNpy } from "../../common/npy.ts";
 import { loadConfig } from "../../config/index.ts";
 import { chooseClusters, writeContactSheets } from "../../release/index.ts";
-import { workFiles } from "../../pipeline/export-from-config.ts";
+import { workFiles } from "../../pipeline/work-files.ts";
 import { readEmbedIndex } from "../../release/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
-
-interface InspectArgs extends GlobalArgs {
-  release: string;
-  clusters: number;
-  config?: string;
-  out?: string;
-  perCluster: number;
-  seed: number;
-}
+import type { InspectArgs } from "../options/inspect.ts";
 
 const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
@@ -58,20 +50,7 @@ function weakestLinks(members: Map<number, number[]>, embeddings: Float32Array, 
 }
 
 export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  builder: (argv: Argv<GlobalArgs>) =>
-    argv
-      .positional("release", { type: "string", demandOption: true, describe: "release folder (data/*.parquet)" })
-      .option("clusters", { type: "number", default: 16, describe: "how many clusters to show" })
-      .option("config", { type: "string", describe: "release config: its work dir's embeddings rank borderline merges" })
-      .option("out", { type: "string", describe: "folder for the PNG sheets (default: <release>/inspect)" })
-      .option("per-cluster", { type: "number", default: 10, describe: "faces shown per cluster" })
-      .option("seed", { type: "number", default: 1, describe: "seed of the random sample" })
-      .check((a) => {
-        if (!Number.isInteger(a.clusters) || (a.clusters as number) < 1) throw new UsageError(`--clusters must be a positive integer, got ${a.clusters}`);
-        return true;
-      })
-      .example("$0 inspect release/ --clusters 24 --config configs/celebahq_512.yaml", "review 24 clusters") as unknown as Argv<InspectArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/inspect.ts
   handler: async (args) => {
     const folder = resolve(args.release);
     const shards = (await readdir(join(folder, "data")).catch(() => [] as string[])).filter((f) => f.endsWith(".parquet")).sort();
@@ -82,7 +61,7 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
     const db = await instance.connect();
     try {
       const all = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS();
-      const rows = await all(`select file_name, cluster_id from read_parquet(${list}) where cluster_id is not null`);
+      const rows = await all(`select file_name, cluster_id from read_parquet(${list}) where cluster_id >= 0`);
       const members = new Map<number, string[]>();
       for (const r of rows) {
         const id = Number(r.cluster_id);

@@ -8,35 +8,16 @@
  *   idclusters merge --partials p/embed-0-of-2 p/embed-1-of-2 --out emb.npy --index-out index.parquet
  */
 import { join, resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
-import { UsageError } from "../../common/errors.ts";
+import type { CommandModule } from "yargs";
 import { loadConfig } from "../../config/index.ts";
 import { expandPartialArgs, findPartialDirs, fingerprintOf, mergeEmbedPartials, partialIdentityOf, sourceKeyOf, type MergeEmbedPartialsParams } from "../../embed/index.ts";
 import { planFromConfig } from "../../pipeline/embed-plan-from-config.ts";
 import { pullReleaseInputs } from "../../pipeline/pull-inputs.ts";
 import type { GlobalArgs } from "../global-options.ts";
-
-interface MergeArgs extends GlobalArgs {
-  config?: string;
-  partials?: string[];
-  out?: string;
-  indexOut?: string;
-}
+import type { MergeArgs } from "../options/merge.ts";
 
 export const mergeCommand: CommandModule<GlobalArgs, MergeArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  builder: (argv: Argv<GlobalArgs>) =>
-    argv
-      .option("config", { type: "string", describe: "release config: partials checked against it, outputs (and embed cache) in its work dir" })
-      .option("partials", { type: "string", array: true, describe: "partial folders, or folders holding embed-<i>-of-<n> partials (default with --config: <work dir>/partials)" })
-      .option("out", { type: "string", describe: "embeddings .npy path (default with --config: <work dir>/embeddings.npy)" })
-      .option("index-out", { type: "string", describe: "index path, .parquet or .jsonl (default with --config: <work dir>/embeddings-index.parquet)" })
-      .check((a) => {
-        if (!a.config && !(a.partials && a.partials.length > 0)) throw new UsageError("give --config <file>, or --partials <dir>... with --out");
-        if (!a.config && !a.out) throw new UsageError("without --config, merge needs --out");
-        return true;
-      })
-      .example("$0 merge --config configs/celebahq_512.yaml", "merge the shards in the work dir") as unknown as Argv<MergeArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/merge.ts
   handler: async (args) => {
     let params: MergeEmbedPartialsParams;
     if (args.config) {

@@ -3,53 +3,22 @@
  * layout) and prints the snapshot folder. `idclusters pull --config F` fetches everything a
  * release config needs (source snapshot and both model files) and prints their local paths.
  */
-import type { Argv, CommandModule } from "yargs";
-import { UsageError } from "../../common/errors.ts";
+import type { CommandModule } from "yargs";
 import { resolveHubSettings } from "../../hub/index.ts";
-import type { HubRepoType } from "../../hub/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
-
-interface PullArgs extends GlobalArgs {
-  config?: string;
-  repo?: string;
-  repoType: HubRepoType;
-  revision: string;
-  include?: string[];
-  exclude?: string[];
-  concurrency: number;
-}
+import type { PullArgs } from "../options/pull.ts";
 
 export const pullCommand: CommandModule<GlobalArgs, PullArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  // yargs infers only the kebab-case keys; the camelCase aliases exist at run time.
-  builder: (argv) =>
-    argv
-      .option("config", { type: "string", describe: "release config: pull its source and models" })
-      .option("repo", { type: "string", describe: "repo id, namespace/name" })
-      .conflicts("config", ["repo", "include", "exclude"])
-      .check((a) => {
-        if (a.config === undefined && a.repo === undefined) throw new Error("give --repo <ns/name> or --config <file>");
-        return true;
-      })
-      .option("repo-type", { choices: ["dataset", "model"] as const, default: "dataset" as HubRepoType, describe: "kind of repo" })
-      .option("revision", { type: "string", default: "main", describe: "branch, tag or commit SHA" })
-      .option("include", { type: "string", array: true, describe: "only files matching this glob (repeatable)" })
-      .option("exclude", { type: "string", array: true, describe: "skip files matching this glob (repeatable)" })
-      .option("concurrency", { type: "number", default: 8, describe: "files downloaded at once" })
-      .example("$0 pull --repo jxie/celeba-hq --include 'data/**'", "fetch the source shards")
-      .example("$0 pull --config configs/celebahq_512.yaml", "fetch a release's source and models") as unknown as Argv<PullArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/pull.ts
   handler: async (args) => {
-    if (!Number.isInteger(args.concurrency) || args.concurrency < 1) {
-      throw new UsageError(`--concurrency: must be a positive integer, got ${args.concurrency}`);
-    }
     if (args.config !== undefined) return pullConfigInputs(args, args.config);
     // Loaded on use: the Hub client is a large import every other command would pay for.
     const { pullSnapshot } = await import("../../hub/index.ts");
     const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
     const result = await pullSnapshot({
       repo: args.repo!,
-      repoType: args.repoType,
-      revision: args.revision,
+      repoType: args.repoType ?? "dataset",
+      revision: args.revision ?? "main",
       ...(args.include && { include: args.include }),
       ...(args.exclude && { exclude: args.exclude }),
       concurrency: args.concurrency,

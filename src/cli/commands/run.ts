@@ -4,44 +4,26 @@
  * repo's head; `--push` publishes it as one commit (parent guard, optional tag).
  */
 import { resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { CommandModule } from "yargs";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
+import type { RunArgs } from "../options/run.ts";
 import { toolVersion } from "./export.ts";
 
-interface RunArgs extends GlobalArgs {
-  config: string;
-  out?: string;
-  push: boolean;
-  dryRun: boolean;
-  tag?: string;
-  idPolicy?: "sklearn-order" | "stable";
-  decodeWorkers?: number;
-}
-
 export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  builder: (argv: Argv<GlobalArgs>) =>
-    argv
-      .option("config", { type: "string", demandOption: true, describe: "release config" })
-      .option("out", { type: "string", describe: "release folder (default: <work dir>/release)" })
-      .option("push", { type: "boolean", default: false, describe: "publish to release.target as one commit (needs a token)" })
-      .option("dry-run", { type: "boolean", default: false, describe: "stop before pushing even with --push" })
-      .option("tag", { type: "string", describe: "tag the published commit (default: release.tag)" })
-      .option("id-policy", { choices: ["sklearn-order", "stable"] as const, describe: "override clustering.id_policy" })
-      .option("decode-workers", { type: "number", describe: "embed decode worker threads" })
-      .example("$0 run --config configs/celebahq_512.yaml", "build the release and print what a push would change")
-      .example("$0 run --config configs/celebahq_512.yaml --push --tag v2", "build and publish") as unknown as Argv<RunArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/run.ts
   handler: async (args) => {
-    const { runPipeline } = await import("../../pipeline/run-pipeline.ts");
+    // The config first: a bad one fails before the pipeline's heavy imports.
     const config = await loadConfig({ file: args.config, workDir: args.workDir });
+    const { runPipeline } = await import("../../pipeline/run-pipeline.ts");
     const result = await runPipeline({
       config,
       hub: { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir },
       ...(args.out && { outDir: resolve(args.out) }),
       push: args.push,
       dryRun: args.dryRun,
+      createPr: args.createPr,
       ...(args.tag && { tag: args.tag }),
       ...(args.idPolicy && { idPolicy: args.idPolicy }),
       ...(args.decodeWorkers !== undefined && { decodeWorkers: args.decodeWorkers }),
@@ -75,7 +57,14 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       lines.push(`ids: ${plan.changelog.kept} kept, ${plan.changelog.fresh} new, ${plan.changelog.merges.length} merge(s), ${plan.changelog.splits.length} split(s)`);
     }
     if (result.published) {
-      lines.push(result.published.committed ? `published: ${result.published.commitOid}` : `nothing to publish: ${result.published.commitOid}`);
+      const { published } = result;
+      lines.push(
+        !published.committed
+          ? `nothing to publish: ${published.commitOid}`
+          : published.pullRequestUrl
+            ? `opened pull request: ${published.pullRequestUrl} (commit ${published.commitOid})`
+            : `published: ${published.commitOid}`,
+      );
     } else {
       lines.push(`not pushed: ${result.notPushed}`);
     }

@@ -6,21 +6,14 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { CommandModule } from "yargs";
 import { RuntimeError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
 import type { ReleaseConfig } from "../../config/index.ts";
 import { parseHubRepo, pullSnapshot, resolveHubSettings } from "../../hub/index.ts";
-import { verifyRelease } from "../../release/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
-
-interface VerifyArgs extends GlobalArgs {
-  release: string;
-  config?: string;
-  maxRowGroupRows: number;
-  against?: string;
-}
+import type { VerifyArgs } from "../options/verify.ts";
 
 async function releaseFolder(args: VerifyArgs, release = args.release): Promise<string> {
   if (existsSync(release)) return resolve(release);
@@ -40,36 +33,14 @@ async function releaseFolder(args: VerifyArgs, release = args.release): Promise<
 }
 
 export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
-  // command and describe: see commandCatalog in index.ts
-  builder: (argv: Argv<GlobalArgs>) =>
-    argv
-      .positional("release", { type: "string", demandOption: true, describe: "release folder, or Hub dataset repo[@revision]" })
-      .option("config", { type: "string", describe: "release config: also checks every generated number of the card (needs card-inputs.json)" })
-      .option("max-row-group-rows", { type: "number", default: 100, describe: "most rows a row group may hold" })
-      .option("against", {
-        type: "string",
-        describe: "published release (repo@rev or folder) whose cluster_id our labels must match row by row (adjusted Rand index 1.0)",
-      })
-      .example("$0 verify release/ --against edgarcancinoe/celebahq_512_id_clusters@main", "compare our labels with the published ones")
-      .example("$0 verify release/", "check a local release folder")
-      .example("$0 verify user/dataset@v1 --config configs/celebahq_512.yaml", "check a published release") as unknown as Argv<VerifyArgs>,
+  // command and describe: see commandCatalog in index.ts; options and checks: ../options/verify.ts
   handler: async (args) => {
-    const folder = await releaseFolder(args);
+    // The config first: a bad one fails before anything is downloaded.
     let config: ReleaseConfig | undefined;
     if (args.config) config = await loadConfig({ file: args.config, workDir: args.workDir });
-    const inputsPath = resolve(folder, "card-inputs.json");
-    const result = await verifyRelease({
-      folder,
-      maxRowGroupRows: args.maxRowGroupRows,
-      checkCard:
-        config && existsSync(inputsPath)
-          ? async (cardText, data) => {
-              const card = await import("../../card/index.ts");
-              const inputs = await card.loadCardInputs({ path: inputsPath, config: config! });
-              return card.checkCard({ cardText, inputs: { ...inputs, data } });
-            }
-          : undefined,
-    });
+    const folder = await releaseFolder(args);
+    const { verifyReleaseFolder } = await import("../../pipeline/verify-release-folder.ts");
+    const result = await verifyReleaseFolder({ folder, ...(config && { config }), maxRowGroupRows: args.maxRowGroupRows });
     if (args.against) {
       const { readReleaseRows } = await import("../../release/index.ts");
       const { compareReleaseLabels } = await import("../../identities/index.ts");
@@ -88,7 +59,7 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
       if (comparison.ari !== 1 && comparison.differences.length === 0) result.problems.push(`adjusted Rand index ${comparison.ari} against ${args.against}`);
       result.checks.push(`labels against ${args.against}: adjusted Rand index ${comparison.ari}`);
     }
-    if (args.config && !existsSync(inputsPath)) log.warn(`${inputsPath} is missing: the card's generated numbers were not checked`);
+    if (args.config && !result.cardChecked) log.warn(`${resolve(folder, "card-inputs.json")} is missing: the card's generated numbers were not checked`);
     for (const split of result.splits) {
       log.info(`verify: split ${split.split}: ${split.numExamples} rows in ${split.shards.length} shard(s), ${split.downloadSize} bytes`);
     }
