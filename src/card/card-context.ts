@@ -3,7 +3,8 @@
  * over already formatted, so the templates only place text (they have no arithmetic to get wrong,
  * and @huggingface/jinja has no number filters anyway) and the card's bytes depend only on the data.
  */
-import type { HfFeature } from "../release/index.ts";
+import type { HfFeature, ReleaseLabelCounts } from "../release/index.ts";
+import { publicCardInputs } from "./card-inputs.ts";
 import type { CardInputs, CardModel, CardProblem } from "./card-inputs.ts";
 import { formatBytes, formatDecimal, formatInteger, formatPercent } from "./format-number.ts";
 
@@ -14,6 +15,9 @@ export const MAX_SIZE_ROWS = 20;
 
 /** Repo-relative paths of the plots the card links to. */
 export const PLOT_PATHS = { nnSimilarity: "assets/nn_similarity.svg", clusterSizes: "assets/cluster_sizes.svg" } as const;
+
+/** Every file the card stage may write under assets/: a release owns these on the Hub (and deletes them when stale). */
+export const CARD_ASSET_PATHS: readonly string[] = Object.values(PLOT_PATHS);
 
 /** Makes text safe inside a Markdown table cell. */
 export function markdownCell(text: string): string {
@@ -41,9 +45,17 @@ function featureDescription(name: string, inputs: CardInputs): string {
     case "file_name":
       return "file name of the image in the source";
     case "cluster_id":
-      return "identity label: images with the same id were clustered as the same person";
+      return (
+        "identity label: images with the same id were clustered as the same person" +
+        (inputs.config.clustering.noise === "keep" ? "; -1: DBSCAN noise (no identity)" : "") +
+        (inputs.config.faces.noFace === "keep" ? "; null: no face detected (never clustered)" : "")
+      );
     case "cluster_size":
-      return "number of images in the release with this `cluster_id`";
+      return (
+        "number of images in the release with this `cluster_id`" +
+        (inputs.config.clustering.noise === "keep" ? "; 1 for noise (-1)" : "") +
+        (inputs.config.faces.noFace === "keep" ? "; null without a face" : "")
+      );
     default:
       return "copied from the source dataset";
   }
@@ -55,10 +67,11 @@ function hubLink(repo: string, type: "datasets" | "models", revision?: string): 
 }
 
 function modelRow(model: CardModel) {
+  // publicCardInputs has turned a local `path` into its base name in `file`.
   const where = model.repo
     ? `${hubLink(model.repo, "models", model.revision)}${model.file ? ` \`${markdownCell(model.file)}\`` : ""}`
-    : model.path
-      ? `local file \`${markdownCell(model.path.split(/[\\/]/).pop() ?? model.path)}\``
+    : model.file
+      ? `local file \`${markdownCell(model.file)}\``
       : "[More Information Needed]";
   return {
     role: model.role,
@@ -77,16 +90,50 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): { key: strin
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k, count]) => ({ key: k, count }));
 }
 
+/**
+ * The rows by `cluster_id` (release/label-counts.ts), as the release writer counted them and
+ * `verify` recounts them from the shards. Inputs saved before the writer counted them: derived from
+ * the cluster statistics and the policies.
+ */
+export function releaseCounts(inputs: CardInputs): ReleaseLabelCounts {
+  if (inputs.data.labels) return inputs.data.labels;
+  const stats = inputs.clusterStats;
+  const noiseRows = stats.noise_policy === "keep" ? dbscanCounts(inputs).noise : 0;
+  const noFaceRows = inputs.config.faces.noFace === "keep" ? inputs.problems.filter((p) => p.status === "no_face").length : 0;
+  return {
+    identities: stats.identities,
+    identityRows: inputs.data.numExamples - noiseRows - noFaceRows,
+    noiseRows,
+    noFaceRows,
+    sizeDistribution: stats.size_distribution,
+  };
+}
+
+/**
+ * What DBSCAN saw: the images with a face and its noise among them. Under `faces.no_face: keep`
+ * the embed stage writes an all-zero embedding row for every source row without an embedding (no
+ * face, or unreadable: the `problems`), the cluster stage clusters them with the rest and, with
+ * eps < 1, labels each of them noise; they are no faces, so they are taken out here.
+ */
+export function dbscanCounts(inputs: CardInputs): { faces: number; noise: number; withoutEmbedding: number } {
+  const stats = inputs.clusterStats;
+  const withoutEmbedding = inputs.config.faces.noFace === "keep" ? Math.min(inputs.problems.length, stats.noise_rows, stats.input_rows) : 0;
+  return { faces: stats.input_rows - withoutEmbedding, noise: stats.noise_rows - withoutEmbedding, withoutEmbedding };
+}
+
 function droppedContext(problems: readonly CardProblem[], inputs: CardInputs) {
   const sorted = [...problems].sort((a, b) => a.row - b.row);
-  const stats = inputs.clusterStats;
-  const noiseDropped = stats.noise_policy === "drop" ? stats.input_rows - stats.rows : 0;
+  const noiseDropped = inputs.clusterStats.noise_policy === "drop" ? dbscanCounts(inputs).noise : 0;
+  // Face policy `keep`: rows without a face stay in the release with a null cluster_id; rows that
+  // could not be read or decoded are never in it.
+  const keptNoFace = inputs.config.faces.noFace === "keep" ? problems.filter((p) => p.status === "no_face").length : 0;
+  const dropped = problems.filter((p) => !(keptNoFace > 0 && p.status === "no_face"));
   return {
-    total: formatInteger(problems.length),
-    // Face policy `keep`: rows without a face stay in the release, unlabelled.
-    kept: inputs.config.faces.noFace === "keep",
+    total: formatInteger(dropped.length),
+    no_face_kept: formatInteger(keptNoFace),
     any: problems.length > 0 || noiseDropped > 0,
-    by_status: countBy(problems, (p) => p.status).map(({ key, count }) => ({
+    listed: problems.length > 0,
+    by_status: countBy(dropped, (p) => p.status).map(({ key, count }) => ({
       status: key === "no_face" ? "no face detected" : "could not be read or decoded",
       count: formatInteger(count),
     })),
@@ -128,7 +175,7 @@ function noisePolicyText(policy: string): string {
     case "singleton":
       return "every noise image (no neighbour within eps) becomes its own identity, numbered after the last cluster in row order";
     case "keep":
-      return "noise images are kept with `cluster_id` -1 (no identity)";
+      return "noise images are kept with `cluster_id` -1 and `cluster_size` 1 (no identity)";
     case "drop":
       return "noise images are left out of the release";
     default:
@@ -136,8 +183,36 @@ function noisePolicyText(policy: string): string {
   }
 }
 
-export function cardContext(inputs: CardInputs) {
+/** Size distribution -> identities with 2+ images, with one, the largest, images in the 2+ ones. */
+function sizeFacts(distribution: Record<string, number>) {
+  let multi = 0;
+  let singletons = 0;
+  let largest = 0;
+  let imagesInMulti = 0;
+  for (const [size, count] of Object.entries(distribution)) {
+    const n = Number(size);
+    if (n === 1) singletons += count;
+    else if (n > 1) {
+      multi += count;
+      imagesInMulti += n * count;
+    }
+    if (count > 0 && n > largest) largest = n;
+  }
+  return { multi, singletons, largest, imagesInMulti };
+}
+
+/** A share of `total` rounded to 1e-6 as the cluster statistics store shares, as a share of `of`. */
+function reshare(share: number, total: number, of: number): number {
+  return of > 0 ? Math.round(share * total) / of : 0;
+}
+
+export function cardContext(cardInputs: CardInputs) {
+  // Only what may be published: no folder of the build machine.
+  const inputs = { ...publicCardInputs(cardInputs), config: cardInputs.config };
   const { config, data, clusterStats: stats } = inputs;
+  const counts = releaseCounts(inputs);
+  const dbscan = dbscanCounts(inputs);
+  const sizes = sizeFacts(counts.sizeDistribution);
   const card = config.release.card;
   const nn = stats.nearest_neighbor;
   const histogram = nn.histogram;
@@ -154,14 +229,16 @@ export function cardContext(inputs: CardInputs) {
     license_link: card.licenseLink ?? "",
     target: config.release.target,
     images: formatInteger(data.numExamples),
-    identities: formatInteger(stats.identities),
+    identities: formatInteger(counts.identities),
+    noise_images: counts.noiseRows > 0 ? formatInteger(counts.noiseRows) : "",
+    no_face_images: counts.noFaceRows > 0 ? formatInteger(counts.noFaceRows) : "",
     split: data.split,
     images_transform:
       config.images.transform === "keep"
         ? "image bytes unchanged"
         : `images resized to ${config.images.size} x ${config.images.size} and encoded as ${config.images.format.toUpperCase()}`,
     source: {
-      name: inputs.source.repo ?? (inputs.source.path ? inputs.source.path.split(/[\\/]/).pop() ?? inputs.source.path : "[More Information Needed]"),
+      name: inputs.source.repo ?? inputs.source.name ?? "[More Information Needed]",
       link: inputs.source.repo ? hubLink(inputs.source.repo, "datasets", inputs.source.revision) : "",
       repo: inputs.source.repo ?? "",
       revision: inputs.source.revision ?? "",
@@ -189,17 +266,22 @@ export function cardContext(inputs: CardInputs) {
       noise_text: noisePolicyText(stats.noise_policy),
       dtype: stats.dtype,
     },
+    // The release's rows (counted from the shards' cluster_id), which add up to `images`, and what
+    // DBSCAN saw (the images with a face).
     stats: {
-      rows: formatInteger(stats.rows),
-      input_rows: formatInteger(stats.input_rows),
-      identities: formatInteger(stats.identities),
+      images: formatInteger(data.numExamples),
+      identities: formatInteger(counts.identities),
+      identity_rows: formatInteger(counts.identityRows),
+      noise_rows: formatInteger(counts.noiseRows),
+      no_face_rows: formatInteger(counts.noFaceRows),
+      faces: formatInteger(dbscan.faces),
       clusters: formatInteger(stats.clusters),
-      noise_rows: formatInteger(stats.noise_rows),
-      multi_image_clusters: formatInteger(stats.multi_image_clusters),
-      singletons: formatInteger(stats.singletons),
-      largest_cluster: formatInteger(stats.largest_cluster),
-      images_in_multi: formatInteger(stats.rows - stats.singletons),
-      share_in_multi: stats.rows > 0 ? formatPercent((stats.rows - stats.singletons) / stats.rows) : "0.0%",
+      dbscan_noise: formatInteger(dbscan.noise),
+      multi_image_clusters: formatInteger(sizes.multi),
+      singletons: formatInteger(sizes.singletons),
+      largest_cluster: formatInteger(sizes.largest),
+      images_in_multi: formatInteger(sizes.imagesInMulti),
+      share_in_multi: data.numExamples > 0 ? formatPercent(sizes.imagesInMulti / data.numExamples) : "0.0%",
       ambiguous_pairs: formatInteger(stats.ambiguous_pairs?.length ?? 0),
     },
     nn: {
@@ -213,12 +295,13 @@ export function cardContext(inputs: CardInputs) {
       valley: nn.valley == null ? "" : similarity(nn.valley),
       otsu: nn.otsu_threshold == null ? "" : similarity(nn.otsu_threshold),
       suggested_eps: nn.suggested_eps == null ? "" : formatDecimal(nn.suggested_eps, 3),
-      share_within_eps: formatPercent(nn.share_within_eps),
-      non_noise_share: formatPercent(nn.non_noise_share),
+      // Shares of the images with a face (the rows without an embedding are not DBSCAN's images).
+      share_within_eps: formatPercent(dbscan.withoutEmbedding > 0 ? reshare(nn.share_within_eps, stats.input_rows, dbscan.faces) : nn.share_within_eps),
+      non_noise_share: formatPercent(dbscan.withoutEmbedding > 0 ? (dbscan.faces > 0 ? (dbscan.faces - dbscan.noise) / dbscan.faces : 0) : nn.non_noise_share),
       bin_width: histogram ? String(histogram.bin_width) : "",
       plot: PLOT_PATHS.nnSimilarity,
     },
-    sizes: { rows: sizesContext(stats.size_distribution), plot: PLOT_PATHS.clusterSizes },
+    sizes: { rows: sizesContext(counts.sizeDistribution), plot: PLOT_PATHS.clusterSizes },
     dropped: droppedContext(inputs.problems, inputs),
     models: models.map(modelRow),
     tool_version: inputs.toolVersion,

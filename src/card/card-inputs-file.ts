@@ -8,12 +8,25 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import type { ReleaseConfig } from "../config/index.ts";
+import { publicCardInputs } from "./card-inputs.ts";
 import type { CardInputs } from "./card-inputs.ts";
 
-export type SavedCardInputs = Omit<CardInputs, "config">;
+export type SavedCardInputs = Omit<CardInputs, "config"> & {
+  /**
+   * The row policies the release was built with, so `verify` can check the rows without the config:
+   * `noFace` (`faces.no_face`: rows without a face kept with a null `cluster_id`, or dropped) and
+   * `noise` (`clustering.noise`: -1 rows only under `keep`).
+   */
+  policies?: { noFace: "drop" | "keep"; noise: "singleton" | "keep" | "drop" };
+};
 
+/**
+ * Writes the inputs as they may be published: no folder of the build machine (a local source or
+ * model is named by its base name and SHA-256, see publicCardInputs), the config left out.
+ */
 export async function saveCardInputs(params: { inputs: CardInputs; path: string }): Promise<void> {
-  const { config: _config, ...saved } = params.inputs;
+  const { config, ...rest } = params.inputs;
+  const saved = publicCardInputs(rest);
   const ordered: SavedCardInputs = {
     data: saved.data,
     clusterStats: saved.clusterStats,
@@ -21,7 +34,9 @@ export async function saveCardInputs(params: { inputs: CardInputs; path: string 
     models: saved.models,
     source: saved.source,
     toolVersion: saved.toolVersion,
+    policies: { noFace: config.faces.noFace, noise: config.clustering.noise },
     ...(saved.previousCommit !== undefined && { previousCommit: saved.previousCommit }),
+    ...(saved.buildKey !== undefined && { buildKey: saved.buildKey }),
     ...(saved.changelog !== undefined && { changelog: saved.changelog }),
   };
   await mkdir(dirname(params.path), { recursive: true });
@@ -56,5 +71,6 @@ export async function loadCardInputs(params: { path: string; config: ReleaseConf
   if (params.statsPath) {
     clusterStats = requireKeys(await read(params.statsPath), ["rows", "identities", "size_distribution", "nearest_neighbor", "eps", "min_samples"], params.statsPath);
   }
-  return { ...(saved as unknown as SavedCardInputs), clusterStats: clusterStats as CardInputs["clusterStats"], config: params.config };
+  const { policies: _policies, ...inputs } = saved as unknown as SavedCardInputs;
+  return { ...inputs, clusterStats: clusterStats as CardInputs["clusterStats"], config: params.config };
 }

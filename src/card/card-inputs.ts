@@ -28,7 +28,11 @@ export interface CardModel {
   file?: string;
   /** Pinned commit of the repo. */
   revision?: string;
-  /** Local file, for a model not on the Hub. */
+  /**
+   * Local file, for a model not on the Hub, as the build machine resolved it. Never published: the
+   * card and card-inputs.json name a local model by its base name (`file`) and SHA-256 only
+   * (publicCardInputs).
+   */
   path?: string;
   /** SHA-256 of the ONNX file that was actually run. */
   sha256: string;
@@ -42,8 +46,13 @@ export interface CardSource {
   repo?: string;
   /** Commit of the source repo. */
   revision?: string;
-  /** Local folder, for a source not on the Hub. */
+  /**
+   * Local folder, for a source not on the Hub, as the build machine resolved it. Never published:
+   * the card and card-inputs.json name it by `name` (publicCardInputs).
+   */
   path?: string;
+  /** What a local source is called in the card and card-inputs.json: its folder's (or file's) base name. */
+  name?: string;
   /** Source split the images were read from. */
   split: string;
 }
@@ -63,6 +72,11 @@ export interface CardInputs {
   toolVersion: string;
   /** Commit of the previous release in the target repo, if any. */
   previousCommit?: string;
+  /**
+   * Hash of everything the release depends on but the previous release (pipeline/build-key.ts):
+   * published so a rerun recognises its own release on the Hub without local state.
+   */
+  buildKey?: string;
   /** How identities moved since the previous release (`id_policy: stable`, written by `idclusters run`). */
   changelog?: CardChangelog;
 }
@@ -79,4 +93,36 @@ export interface CardChangelog {
   merges: { id: string; from: string[] }[];
   /** A previous identity whose rows went to several current ones. */
   splits: { id: string; into: string[] }[];
+}
+
+/** The last segment of a local path, either separator. */
+export function baseName(path: string): string {
+  const parts = path.split(/[\\/]+/).filter((p) => p !== "");
+  return parts[parts.length - 1] ?? path;
+}
+
+/**
+ * Absolute path-like tokens (`/a/b`, `~/a`, `C:\\a`, `\\\\server\\share`, `file:///a`) of a text
+ * replaced by their base names: problem reasons can quote a local file.
+ */
+export function withoutLocalFolders(text: string): string {
+  return text.replace(/(^|[\s"'`(<[{,;=|])((?:\/(?![/\s])[^/\s"'`()<>[\]{},;=|]+\/|~[\\/]|[A-Za-z]:[\\/]|\\\\[^\\]|file:\/\/)[^\s"'`()<>[\]{},;=|]*)/g, (_, before: string, path: string) => before + baseName(path));
+}
+
+/**
+ * The inputs as they may be published (card-inputs.json, the card): no folder of the machine that
+ * built the release. A local source becomes `{ name: <base name>, split }`, a local model
+ * `{ file: <base name>, sha256 }`; the reasons of the problem rows lose any absolute folder.
+ */
+export function publicCardInputs<T extends Omit<CardInputs, "config">>(inputs: T): T {
+  const { path: sourcePath, ...source } = inputs.source;
+  return {
+    ...inputs,
+    source: sourcePath !== undefined && source.repo === undefined && source.name === undefined ? { ...source, name: baseName(sourcePath) } : source,
+    models: inputs.models.map(({ path, ...model }) =>
+      path !== undefined && model.repo === undefined && model.file === undefined ? { ...model, file: baseName(path) } : model,
+    ),
+    // fileName stays as the source names the row (it is the row's `file_name` in the shards).
+    problems: inputs.problems.map((p) => ({ ...p, reason: withoutLocalFolders(p.reason) })),
+  };
 }

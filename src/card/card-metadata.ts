@@ -78,6 +78,11 @@ export function cardMetadata(inputs: CardInputs): Map<string, unknown> {
   if (card.tags?.length) keys.set("tags", card.tags);
   keys.set("size_categories", [sizeCategory(inputs.data.numExamples)]);
   if (inputs.source.repo) keys.set("source_datasets", [inputs.source.repo]);
+  // Gated access (release.gated): the request form as the Hub documents it in the card's header;
+  // the repo setting itself (auto/manual approval) is applied by the publish step.
+  const gated = inputs.config.release.gated;
+  if (gated?.prompt) keys.set("extra_gated_prompt", gated.prompt);
+  if (gated?.fields && Object.keys(gated.fields).length > 0) keys.set("extra_gated_fields", { ...gated.fields });
   keys.set("dataset_info", datasetInfoYaml(inputs.data));
   keys.set("configs", [configEntryYaml(inputs.data)]);
   return keys;

@@ -1,6 +1,6 @@
 /**
- * The card stage: the release's README.md (YAML header as push_to_hub writes it, the Hub's
- * standard sections, generated blocks with every number computed from the data) and its SVG plots.
+ * The card stage: takes the release's data info, cluster statistics, models and source (CardInputs), and gives README.md
+ * (YAML header as push_to_hub writes it, generated blocks with every number computed) and its plots under assets/.
  */
 export type { CardChangelog, CardInputs, CardModel, CardProblem, CardSource, ClusterStats } from "./card-inputs.ts";
 export { writeCard } from "./write-card.ts";
@@ -19,3 +19,4 @@ export { diffCards } from "./diff-cards.ts";
 export type { CardDiff } from "./diff-cards.ts";
 export { cardMetadata, datasetInfoYaml, parseCardHeader, CONFIG_NAME } from "./card-metadata.ts";
 export { BLOCK_NAMES, DEFAULT_TEMPLATES_DIR } from "./card-templates.ts";
+export { CARD_ASSET_PATHS } from "./card-context.ts";

@@ -98,9 +98,12 @@ export function nnSimilaritySpec(stats: ClusterStats): TopLevelSpec | undefined 
   } as TopLevelSpec;
 }
 
-/** Number of identities per identity size (symlog scale: singletons outnumber large clusters by far). */
-export function clusterSizesSpec(stats: ClusterStats): TopLevelSpec {
-  const values = Object.entries(stats.size_distribution)
+/**
+ * Number of identities per identity size (symlog scale: singletons outnumber large clusters by far),
+ * from the release's rows (`data.labels`) when given, else from the cluster statistics.
+ */
+export function clusterSizesSpec(stats: ClusterStats, sizeDistribution: Record<string, number> = stats.size_distribution): TopLevelSpec {
+  const values = Object.entries(sizeDistribution)
     .map(([size, identities]) => ({ size: Number(size), identities }))
     .sort((a, b) => a.size - b.size);
   return {
@@ -122,10 +125,10 @@ export function clusterSizesSpec(stats: ClusterStats): TopLevelSpec {
 }
 
 /** Every plot the card links to. The histogram plot is absent when the stats carry no histogram. */
-export async function renderPlots(stats: ClusterStats): Promise<CardPlot[]> {
+export async function renderPlots(stats: ClusterStats, sizeDistribution?: Record<string, number>): Promise<CardPlot[]> {
   const plots: CardPlot[] = [];
   const nn = nnSimilaritySpec(stats);
   if (nn) plots.push({ path: PLOT_PATHS.nnSimilarity, svg: await toSvg(nn) });
-  plots.push({ path: PLOT_PATHS.clusterSizes, svg: await toSvg(clusterSizesSpec(stats)) });
+  plots.push({ path: PLOT_PATHS.clusterSizes, svg: await toSvg(clusterSizesSpec(stats, sizeDistribution)) });
   return plots;
 }

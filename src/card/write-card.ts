@@ -2,6 +2,7 @@
  * Writes the card of a release folder: `README.md` and the SVG plots under `assets/`.
  */
 import { join } from "node:path";
+import { releaseCounts } from "./card-context.ts";
 import type { CardInputs } from "./card-inputs.ts";
 import { renderCard } from "./render-card.ts";
 import { renderPlots } from "./render-plots.ts";
@@ -33,7 +34,7 @@ export async function writeCard(params: WriteCardParams): Promise<WriteCardResul
     ...(params.existingName !== undefined && { existingName: params.existingName }),
     ...(params.templatesDir !== undefined && { templatesDir: params.templatesDir }),
   });
-  const plots = await renderPlots(params.inputs.clusterStats);
+  const plots = await renderPlots(params.inputs.clusterStats, releaseCounts(params.inputs).sizeDistribution);
   const assets: string[] = [];
   for (const plot of plots) {
     const path = join(params.outDir, ...plot.path.split("/"));

@@ -8,15 +8,17 @@
  * 2. Plan the shards from that size (`planShards`) and write them from the spool, row group by row
  *    group (`writeReleaseShards`).
  *
- * Rows keep source order (labels depend on it, ../shared/docs/reference-pipeline.md). `cluster_size`
- * is counted here from the labels of the rows actually written, so it always equals the number of
- * rows that share the `cluster_id`; a row without an identity (noise kept by `noise: keep`, or no
- * face kept by `no_face: keep`) has null `cluster_id` and `cluster_size`.
+ * Rows keep source order (labels depend on it, ../shared/docs/reference-pipeline.md). What a row's
+ * `cluster_id` and `cluster_size` are is fixed in label-counts.ts: an identity's rows carry its id
+ * and `cluster_size` counted here from the rows actually written; DBSCAN noise kept by
+ * `noise: keep` is -1 with size 1; an image without a face kept by `no_face: keep` (it has no
+ * embedding, so it was never clustered) is null with size null. A row that could not be read or
+ * decoded is never in the release (it would break `datasets`' image decoding), whatever the policy.
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { dirname } from "node:path";
 import pLimit from "p-limit";
 import { UsageError } from "../common/errors.ts";
 import type { ImageSource, ImageTransform, SourceImage } from "../source/index.ts";
@@ -24,6 +26,7 @@ import { transformImage } from "../source/index.ts";
 import { passThroughValue } from "./pass-through-columns.ts";
 import type { EmbedIndexEntry } from "./read-embed-index.ts";
 import type { ReleaseDataInfo } from "./release-data-info.ts";
+import { countLabels, NOISE_CLUSTER_ID, NOISE_CLUSTER_SIZE } from "./label-counts.ts";
 import { ArrowSizeCounter, CORE_COLUMNS } from "./release-schema.ts";
 import type { ReleaseColumn, ReleaseRow } from "./release-schema.ts";
 import { writeReleaseShards } from "./write-release-shards.ts";
@@ -41,7 +44,10 @@ export interface ExportReleaseParams {
   source: ImageSource;
   /** The embed index: one entry per source row. */
   index: readonly EmbedIndexEntry[];
-  /** Final cluster label per row of embeddings.npy (after the noise policy); -1 = noise kept. */
+  /**
+   * Final cluster label per row of embeddings.npy (after the noise policy); -1 = noise kept. The
+   * label of a row without a face (a zero row under `no_face: keep`) is ignored: it has no identity.
+   */
   labels: ArrayLike<bigint | number>;
   /**
    * Source-row -> label-row mapping when the labels do not follow embeddings.npy one to one
@@ -68,8 +74,12 @@ export interface ExportReleaseParams {
 }
 
 export interface ExportReleaseResult {
-  data: ReleaseDataInfo;
-  /** Rows without a face or with errors, from the embed index. */
+  /** Shards and sizes, and `labels`: the rows by identity, noise (-1) and no face (null). */
+  data: ReleaseDataInfo & { labels: NonNullable<ReleaseDataInfo["labels"]> };
+  /**
+   * Rows without a face or with errors, from the embed index: `no_face` rows are in the release
+   * (null `cluster_id`) when the embed stage kept them (`no_face: keep`), `error` rows never.
+   */
   problems: ReleaseProblem[];
   /** Rows dropped because their label is noise dropped by the clustering's noise policy. */
   droppedNoise: number;
@@ -90,13 +100,16 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /**
- * `image.path`: the bare file name (hf-parquet-and-card.md), with the extension of the transform's
- * format when the bytes were re-encoded; null for a source row that had no name (a Parquet row
- * without `image.path`, named `<shard>#<row>` by the source), as `datasets` writes in-memory images.
+ * `image.path`: the bare file name (hf-parquet-and-card.md; `datasets`' `Image.embed_storage` keeps
+ * `os.path.basename` of the path, never a folder of the machine that built it), with the extension
+ * of the transform's format when the bytes were re-encoded; null for a source row that had no name
+ * (a Parquet row without `image.path`, named `<shard>#<row>` by the source), as `datasets` writes
+ * in-memory images.
  */
-function imagePath(fileName: string, transform: ImageTransform | undefined): string | null {
+export function imagePath(fileName: string, transform: ImageTransform | undefined): string | null {
   if (/#\d+$/.test(fileName)) return null;
-  const name = basename(fileName);
+  // Either separator: a Windows path in a source's `image.path` is a folder too.
+  const name = fileName.split(/[\\/]/).pop() ?? fileName;
   if (!transform) return name;
   const extension = transform.format === "jpeg" ? ".jpg" : `.${transform.format}`;
   const dot = name.lastIndexOf(".");
@@ -115,12 +128,14 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
     labelOfEmbedding.set(embeddingRow, Number(params.labels[i]));
   }
   const problems: ReleaseProblem[] = [];
+  // cluster_id per source row: a number, null (no face, kept), undefined (not in the release).
   const clusterIdOf: (number | null | undefined)[] = index.map((entry) => {
     if (entry.status !== "ok") {
       problems.push({ row: entry.row, fileName: entry.fileName, status: entry.status, reason: entry.reason ?? entry.status });
       // A row without a face is in the release only when the embed stage kept it (no_face: keep),
-      // i.e. gave it an embedding row; it has no identity either way.
-      return entry.embeddingRow === null ? undefined : null;
+      // i.e. gave it an (all-zero) embedding row; it has no identity, whatever DBSCAN made of
+      // that zero row. A row that could not be read or decoded is never in the release.
+      return entry.status === "no_face" && entry.embeddingRow !== null ? null : undefined;
     }
     if (entry.embeddingRow === null) throw new UsageError(`embed index row ${entry.row} (${entry.fileName}) is ok but has no embedding_row`);
     if (!labelOfEmbedding.has(entry.embeddingRow)) {
@@ -130,11 +145,15 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
       );
     }
     const label = labelOfEmbedding.get(entry.embeddingRow)!;
-    return label >= 0 ? label : null;
+    if (!Number.isInteger(label) || label < NOISE_CLUSTER_ID) {
+      throw new UsageError(`row ${entry.row} (${entry.fileName}) has label ${label}; labels are ids >= 0 or -1 for noise; re-run idclusters cluster`);
+    }
+    return label;
   });
   const droppedNoise = index.filter((e, i) => e.status === "ok" && clusterIdOf[i] === undefined).length;
   const sizeOf = new Map<number, number>();
-  for (const id of clusterIdOf) if (typeof id === "number") sizeOf.set(id, (sizeOf.get(id) ?? 0) + 1);
+  for (const id of clusterIdOf) if (typeof id === "number" && id >= 0) sizeOf.set(id, (sizeOf.get(id) ?? 0) + 1);
+  const sizeOfId = (id: number | null): number | null => (id === null ? null : id === NOISE_CLUSTER_ID ? NOISE_CLUSTER_SIZE : sizeOf.get(id)!);
 
   const columns: ReleaseColumn[] = [...CORE_COLUMNS, ...params.passThrough];
   const counter = new ArrowSizeCounter(columns);
@@ -157,7 +176,7 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
         image: { bytes, path: imagePath(image.fileName, params.transform) },
         file_name: image.fileName,
         cluster_id: clusterId,
-        cluster_size: clusterId === null ? null : sizeOf.get(clusterId)!,
+        cluster_size: sizeOfId(clusterId),
       };
       params.passThrough.forEach((column, i) => (row[column.name] = extra[i]));
       counter.add(row);
@@ -229,7 +248,7 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
             image: { bytes: ring.subarray(base + s.offset - start, base + s.offset - start + s.length), path: imagePath(s.fileName, params.transform) },
             file_name: s.fileName,
             cluster_id: s.clusterId,
-            cluster_size: s.clusterId === null ? null : sizeOf.get(s.clusterId)!,
+            cluster_size: sizeOfId(s.clusterId),
           };
           params.passThrough.forEach((column, i) => (row[column.name] = s.extra[i]));
           yield row;
@@ -247,7 +266,7 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
       rowGroupSize: params.rowGroupSize,
       onProgress: (done) => params.onProgress?.("write", done, spooled.length),
     });
-    return { data, problems, droppedNoise, imageBytes };
+    return { data: { ...data, labels: countLabels(spooled.map((s) => s.clusterId)) }, problems, droppedNoise, imageBytes };
   } finally {
     closeSync(reader);
     await rm(params.spoolPath, { force: true });

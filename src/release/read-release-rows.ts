@@ -11,6 +11,11 @@ export interface ReleaseRows {
   fileNames: (string | null)[];
   /** SHA-256 (hex) of `image.bytes`; "" for a row without bytes. */
   keys: string[];
+  /**
+   * Identity of each row: its `cluster_id`, or null for a row without an identity (DBSCAN noise kept
+   * as -1, or an image without a face, null in the shard; see label-counts.ts), so stable ids and
+   * `verify --against` never treat the noise rows as one identity.
+   */
   ids: (bigint | null)[];
 }
 
@@ -46,7 +51,8 @@ export async function readReleaseRows(params: {
       for (const r of reader.getRowObjectsJS()) {
         rows.fileNames.push(r.file_name == null ? null : String(r.file_name));
         rows.keys.push(r.key == null ? "" : String(r.key));
-        rows.ids.push(r.cluster_id == null ? null : BigInt(r.cluster_id as bigint | number));
+        const id = r.cluster_id == null ? null : BigInt(r.cluster_id as bigint | number);
+        rows.ids.push(id === null || id < 0n ? null : id);
       }
     }
   } catch (error) {

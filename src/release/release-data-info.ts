@@ -33,4 +33,30 @@ export interface ReleaseDataInfo {
   downloadSize: number;
   /** Sum of `num_bytes` over splits (`dataset_size`). */
   datasetSize: number;
+  /**
+   * How the rows divide by `cluster_id` (label-counts.ts): counted from the rows the writer wrote,
+   * recounted from the shards by `verify`. Absent for data without the identity columns.
+   */
+  labels?: ReleaseLabelCounts;
+}
+
+/**
+ * The rows of a split by what their `cluster_id` says (README "Configs": `clustering.noise`,
+ * `faces.no_face`). Every row is exactly one of the three kinds, so
+ * `identityRows + noiseRows + noFaceRows` is the row count.
+ */
+export interface ReleaseLabelCounts {
+  /** Distinct `cluster_id` >= 0. */
+  identities: number;
+  /** Rows with a `cluster_id` >= 0 (`cluster_size` = rows sharing the id). */
+  identityRows: number;
+  /** DBSCAN noise kept by `clustering.noise: keep`: `cluster_id` -1, `cluster_size` 1. */
+  noiseRows: number;
+  /**
+   * Images without a detected face kept by `faces.no_face: keep`: never clustered (no embedding),
+   * so no identity: `cluster_id` and `cluster_size` null.
+   */
+  noFaceRows: number;
+  /** Identity size (decimal string) -> number of identities of that size, ascending by size. */
+  sizeDistribution: Record<string, number>;
 }

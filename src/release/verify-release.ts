@@ -3,14 +3,21 @@
  * and checks it against ../shared/docs/hf-parquet-and-card.md: shard names and contiguous row
  * counts, column types, the `huggingface` features in `ARROW:schema` and as a key/value entry,
  * compression and row-group sizes, the page index (offsets checked against the page headers, with
- * our own footer reader since DuckDB does not use it), `cluster_size` = number of rows sharing the `cluster_id`, and the
- * card's `dataset_info` (and, given the card inputs, every generated number) against the data.
+ * our own footer reader since DuckDB does not use it), every row's `cluster_id` / `cluster_size`
+ * (label-counts.ts: ids >= 0 with `cluster_size` = rows sharing the id, -1 noise with size 1, null
+ * no face with size null; problems name the shard and row) and the counts recounted from them, the
+ * card's `dataset_info` (and, given the card inputs, every generated number) against the data,
+ * `card-inputs.json` against the data (check-card-inputs.ts), and that no file of the release
+ * names a folder of the machine that built it (check-local-paths.ts).
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { tableFromIPC } from "apache-arrow";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../common/errors.ts";
+import { CARD_INPUTS_FILE, checkCardInputs } from "./check-card-inputs.ts";
+import { checkLabels, type LabelRow, RowProblems } from "./check-labels.ts";
+import { buildMachinePaths, checkTextFilesForLocalPaths, findLocalPath } from "./check-local-paths.ts";
 import { checkPageIndex } from "./check-page-index.ts";
 import type { HfFeature, ReleaseDataInfo, ReleaseShard } from "./release-data-info.ts";
 
@@ -26,6 +33,12 @@ export interface VerifyReleaseParams {
    * whose `data` is what this verifier measured). Returns mismatches.
    */
   checkCard?: (cardText: string, data: ReleaseDataInfo) => Promise<string[]> | string[];
+  /**
+   * Folders of the build machine that no file of the release may name, besides the current
+   * directory, the home directory, the temporary directory and the release folder (e.g. the
+   * config's work dir and the config file's folder).
+   */
+  localPaths?: readonly string[];
 }
 
 export interface VerifyReleaseResult {
@@ -74,6 +87,46 @@ export function huggingfaceInArrowSchema(base64: string): string | undefined {
   return tableFromIPC(stream).schema.metadata.get("huggingface");
 }
 
+/** The card's statistics line (dataset-card/blocks/labels.md.jinja), numbers as formatInteger writes them. */
+const STATED_COUNTS =
+  /\*\*([\d,]+) images: ([\d,]+) in ([\d,]+) identities, ([\d,]+) noise images \(`cluster_id` -1\), ([\d,]+) images without a detected face \(`cluster_id` null\)\*\*/;
+const STATED_SUMMARY = /\*\*([\d,]+) identities over ([\d,]+) images\*\*/;
+
+/**
+ * The counts a card states in its generated statistics (even without the config and card inputs
+ * `checkCard` needs) against the shards': they must be the shards' and add up to the row count.
+ */
+function checkStatedCounts(card: string, labels: NonNullable<ReleaseDataInfo["labels"]>, rows: number): string[] {
+  const problems: string[] = [];
+  const number = (text: string) => Number(text.replaceAll(",", ""));
+  const stated = STATED_COUNTS.exec(card);
+  if (stated) {
+    const [images, identityRows, identities, noise, noFace] = stated.slice(1).map(number) as [number, number, number, number, number];
+    const compare: [string, number, number][] = [
+      ["images", images, rows],
+      ["images in identities", identityRows, labels.identityRows],
+      ["identities", identities, labels.identities],
+      ["noise images (cluster_id -1)", noise, labels.noiseRows],
+      ["images without a detected face (cluster_id null)", noFace, labels.noFaceRows],
+    ];
+    for (const [what, card, data] of compare) if (card !== data) problems.push(`README.md: the card states ${card} ${what}, the shards hold ${data}`);
+    if (identityRows + noise + noFace !== images) problems.push(`README.md: the card's counts do not add up: ${identityRows} + ${noise} + ${noFace} != ${images} images`);
+  }
+  const summary = STATED_SUMMARY.exec(card);
+  if (summary && (number(summary[1]!) !== labels.identities || number(summary[2]!) !== rows)) {
+    problems.push(`README.md: the card states ${summary[1]} identities over ${summary[2]} images, the shards hold ${labels.identities} over ${rows}`);
+  }
+  return problems;
+}
+
+function huggingfaceInArrowSchemaSafe(base64: string): string | undefined {
+  try {
+    return huggingfaceInArrowSchema(base64);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Expected DuckDB type of a feature. */
 function duckType(feature: HfFeature): string {
   if (feature._type === "Image") return "STRUCT(bytes BLOB, path VARCHAR)";
@@ -113,8 +166,10 @@ export async function verifyRelease(params: VerifyReleaseParams): Promise<Verify
   }
   checks.push("shard names");
 
+  const localPaths = buildMachinePaths({ folder: params.folder, extra: params.localPaths });
   const db = await openDuckDb();
   const splits: ReleaseDataInfo[] = [];
+  const labelRows = new Map<string, LabelRow[]>();
   try {
     for (const [split, shardNames] of bySplit) {
       const count = shardNames[0]!.count;
@@ -124,6 +179,8 @@ export async function verifyRelease(params: VerifyReleaseParams): Promise<Verify
       const files = shardNames.map((s) => join(dataDir, s.name));
       let features: [string, HfFeature][] | undefined;
       const shards: ReleaseShard[] = [];
+      const rows: LabelRow[] = [];
+      const pathProblems = new RowProblems((n) => `split ${split}: ${n} more value(s) naming a local path`);
       for (const [i, file] of files.entries()) {
         const where = `data/${shardNames[i]!.name}`;
         const kv = new Map<string, string>();
@@ -182,6 +239,50 @@ export async function verifyRelease(params: VerifyReleaseParams): Promise<Verify
           }
         }
         problems.push(...checkPageIndex(file).map((p) => `${where}: page index: ${p}`));
+        for (const [key, value] of kv) {
+          const text = key === "ARROW:schema" ? (huggingfaceInArrowSchemaSafe(value) ?? "") : value;
+          const found = findLocalPath(text, localPaths);
+          if (found) pathProblems.add(`${where}: key/value metadata ${key} names ${found.path}, a folder of the build machine`);
+        }
+        const has = (name: string, test: (f: HfFeature) => boolean) => fileFeatures.some(([n, f]) => n === name && test(f));
+        const isInt = (f: HfFeature) => f._type === "Value" && f.dtype === "int64";
+        const labelled = has("cluster_id", isInt) && has("cluster_size", isInt);
+        const named = has("file_name", (f) => f._type === "Value" && f.dtype === "string");
+        const images = fileFeatures.filter(([, f]) => f._type === "Image").map(([n]) => n);
+        if (labelled || named || images.length > 0) {
+          const col = (name: string) => `"${name.replaceAll('"', '""')}"`;
+          const select = [
+            "file_row_number as r",
+            named ? "file_name" : "null as file_name",
+            labelled ? "cluster_id, cluster_size" : "null as cluster_id, null as cluster_size",
+            ...images.map((name, i) => `${col(name)}.path as p${i}`),
+          ];
+          const read = await db.all(`select ${select.join(", ")} from read_parquet(${quote(file)}, file_row_number = true) order by file_row_number`);
+          for (const r of read) {
+            const at = { shard: where, row: Number(r.r), fileName: r.file_name == null ? null : textOf(r.file_name) };
+            if (labelled) rows.push({ ...at, id: r.cluster_id == null ? null : Number(r.cluster_id), size: r.cluster_size == null ? null : Number(r.cluster_size) });
+            // image.path is the bare file name, as datasets writes it: no folder, least of all a local one.
+            images.forEach((name, i) => {
+              const path = r[`p${i}`];
+              if (path != null && /[\\/]/.test(textOf(path))) {
+                pathProblems.add(`${where} row ${at.row}${at.fileName === null ? "" : ` (${at.fileName})`}: ${name}.path ${JSON.stringify(textOf(path))} is not a bare file name`);
+              }
+            });
+            const local = at.fileName === null ? undefined : findLocalPath(at.fileName, localPaths);
+            if (local) pathProblems.add(`${where} row ${at.row}: file_name names ${local.path}, a folder of the build machine`);
+          }
+        }
+        // Other string columns (pass-through) must not name the build machine's folders either.
+        const strings = fileFeatures.filter(([n, f]) => f._type === "Value" && f.dtype === "string" && n !== "file_name").map(([n]) => n);
+        for (const name of strings) {
+          const c = `"${name.replaceAll('"', '""')}"`;
+          const [hit] = await db.all(
+            `select file_row_number as r, ${c} as v from read_parquet(${quote(file)}, file_row_number = true)
+               where ${localPaths.map((p) => `contains(${c}, ${quote(p)})`).join(" or ") || "false"} order by file_row_number limit 1`,
+          );
+          const found = hit ? findLocalPath(textOf(hit.v), localPaths) : undefined;
+          if (found) pathProblems.add(`${where} row ${Number(hit!.r)}: ${name} names ${found.path}, a folder of the build machine`);
+        }
         const [counted] = await db.all(`select count(*)::BIGINT as n from read_parquet(${quote(file)})`);
         shards.push({ path: where, rows: Number(counted!.n), bytes: (await stat(file)).size });
       }
@@ -224,28 +325,23 @@ export async function verifyRelease(params: VerifyReleaseParams): Promise<Verify
         if (shard.rows !== want) problems.push(`${shard.path}: ${shard.rows} rows, push_to_hub's contiguous split gives ${want}`);
       });
 
-      if (featureList.some(([n]) => n === "cluster_id") && featureList.some(([n]) => n === "cluster_size")) {
-        const [bad] = await db.all(
-          `select count(*)::BIGINT as groups, coalesce(sum(n), 0)::BIGINT as rows, min(cluster_id) as example from (
-             select cluster_id, count(*) as n from read_parquet(${list}) where cluster_id is not null
-             group by cluster_id having min(cluster_size) <> count(*) or max(cluster_size) <> count(*))`,
-        );
-        if (Number(bad!.groups) > 0) {
-          problems.push(`split ${split}: ${Number(bad!.groups)} cluster_id(s) whose cluster_size is not their row count (e.g. cluster_id ${String(bad!.example)})`);
-        }
-        const [orphans] = await db.all(
-          `select count(*)::BIGINT as n from read_parquet(${list}) where (cluster_id is null) <> (cluster_size is null)`,
-        );
-        if (Number(orphans!.n) > 0) problems.push(`split ${split}: ${Number(orphans!.n)} row(s) with only one of cluster_id and cluster_size null`);
-        checks.push(`split ${split}: cluster_size = count of cluster_id`);
+      let labels: ReleaseDataInfo["labels"];
+      const isInt64 = (name: string) => featureList.some(([n, f]) => n === name && f._type === "Value" && f.dtype === "int64");
+      if (isInt64("cluster_id") && isInt64("cluster_size")) {
+        const checked = checkLabels(split, rows);
+        problems.push(...checked.problems);
+        labels = checked.counts;
+        labelRows.set(split, rows);
+        checks.push(`split ${split}: cluster_id and cluster_size of every row (${labels.identityRows} in ${labels.identities} identities, ${labels.noiseRows} noise, ${labels.noFaceRows} without a face)`);
       }
+      problems.push(...pathProblems.lines());
       const [images] = await db.all(`select count(*)::BIGINT as n from read_parquet(${list}) where image is null or image.bytes is null`);
       if (featureList.some(([, f]) => f._type === "Image") && Number(images?.n ?? 0) > 0) {
         problems.push(`split ${split}: ${Number(images!.n)} row(s) without image bytes`);
       }
 
       const downloadSize = shards.reduce((s, x) => s + x.bytes, 0);
-      splits.push({ split, features: featureList, shards, numExamples: numRows, numBytes, downloadSize, datasetSize: numBytes });
+      splits.push({ split, features: featureList, shards, numExamples: numRows, numBytes, downloadSize, datasetSize: numBytes, ...(labels && { labels }) });
     }
   } finally {
     db.close();
@@ -282,10 +378,25 @@ export async function verifyRelease(params: VerifyReleaseParams): Promise<Verify
       if (info?.dataset_size !== size) problems.push(`README.md: dataset_size ${String(info?.dataset_size)}, the data's Arrow size is ${size}`);
       checks.push("card dataset_info");
     }
+    const stated = splits.length === 1 && splits[0]!.labels ? checkStatedCounts(card, splits[0]!.labels, splits[0]!.numExamples) : [];
+    if (stated.length > 0 || (splits.length === 1 && splits[0]!.labels && STATED_COUNTS.test(card))) {
+      problems.push(...stated);
+      checks.push("card statistics against the shards");
+    }
     if (params.checkCard && splits.length === 1) {
       problems.push(...(await params.checkCard(card, splits[0]!)).map((p) => `README.md: ${p}`));
       checks.push("card generated numbers");
     }
   }
+  if (params.card !== false) {
+    const inputsText = await readFile(join(params.folder, CARD_INPUTS_FILE), "utf8").catch(() => undefined);
+    if (inputsText !== undefined) {
+      problems.push(...checkCardInputs({ text: inputsText, splits, rows: labelRows }));
+      checks.push(`${CARD_INPUTS_FILE} against the data`);
+    }
+  }
+  // Text files (README.md, card-inputs.json, assets/*.svg, ...): no folder of the build machine.
+  problems.push(...(await checkTextFilesForLocalPaths(params.folder, localPaths)));
+  checks.push("no local paths");
   return { problems, splits, checks };
 }

@@ -197,3 +197,52 @@ test("templates see only the values passed in: no process, no environment, no fi
     delete process.env.IDCLUSTERS_CARD_SECRET;
   }
 });
+
+test("a local source and local models are published by base name and SHA-256 only: card and card-inputs.json", async () => {
+  const { loadCardInputs, saveCardInputs } = await import("../../src/card/index.ts");
+  const local = "/home/builder/work/datasets";
+  const inputs = celebaInputs({
+    source: { path: `${local}/celeba-local/`, split: "train" },
+    models: [
+      { role: "detector", kind: "scrfd", path: `${local}/models/scrfd_10g_bnkps.onnx`, sha256: "b".repeat(64), license: "non-commercial" },
+      { role: "recognizer", path: "C:\\Users\\builder\\models\\arcface.onnx", sha256: "a".repeat(64) },
+    ],
+    problems: [{ row: 3, fileName: "3.jpg", status: "error", reason: `cannot read ${local}/celeba-local/3.jpg: EACCES` }],
+  });
+  const card = renderCard({ inputs });
+  const path = join(scratch, "local", "card-inputs.json");
+  await saveCardInputs({ inputs, path });
+  const text = await readFile(path, "utf8");
+  for (const published of [card, text]) {
+    assert.ok(!published.includes("/home/builder") && !published.includes("C:\\\\Users") && !published.includes("C:\\Users"), published);
+  }
+  const saved = JSON.parse(text);
+  assert.deepEqual(saved.source, { split: "train", name: "celeba-local" });
+  assert.deepEqual(saved.models.map((m: Record<string, unknown>) => [m.file, m.path, m.sha256]), [["scrfd_10g_bnkps.onnx", undefined, "b".repeat(64)], ["arcface.onnx", undefined, "a".repeat(64)]]);
+  assert.equal(saved.problems[0].reason, "cannot read 3.jpg: EACCES");
+  assert.deepEqual(saved.policies, { noFace: "drop", noise: "singleton" });
+  assert.ok(card.includes("- Source: local source `celeba-local`, split `train`"));
+  assert.ok(card.includes("| detector | scrfd | local file `scrfd_10g_bnkps.onnx` |  | `" + "b".repeat(64) + "` | non-commercial |"));
+  assert.ok(card.includes("| recognizer |  | local file `arcface.onnx` |"));
+  // The card re-rendered from the saved inputs (what verify --config does) is the same card.
+  const loaded = await loadCardInputs({ path, config: inputs.config });
+  assert.equal(renderCard({ inputs: loaded }), card);
+  assert.deepEqual(checkCard({ cardText: card, inputs: loaded }), []);
+});
+
+test("the statistics add up: images in identities, noise (-1) and no face (null) from the release's counts", () => {
+  const inputs = celebaInputs();
+  inputs.config.clustering.noise = "keep";
+  inputs.config.faces.noFace = "keep";
+  inputs.clusterStats = celebaStats({ noise_policy: "keep", identities: 4_100, noise_rows: 5_586, input_rows: 27_999, rows: 27_999, size_distribution: { "2": 2_000, "3": 2_100 } });
+  inputs.problems = inputs.problems.filter((p) => p.status === "no_face");
+  inputs.data = { ...inputs.data, labels: { identities: 4_100, identityRows: 10_300, noiseRows: 5_583, noFaceRows: 3, sizeDistribution: { "2": 2_000, "3": 2_100 } }, numExamples: 15_886 };
+  const card = renderCard({ inputs });
+  assert.ok(card.includes("**15,886 images: 10,300 in 4,100 identities, 5,583 noise images (`cluster_id` -1), 3 images without a detected face (`cluster_id` null)**"));
+  // DBSCAN saw 27,999 rows of which 3 were the all-zero rows of the images without a face.
+  assert.ok(card.includes("DBSCAN found 4,100 clusters and 5,583 noise images among the 27,996 images with a face"));
+  assert.ok(card.includes("4,100 identities have two or more images (10,300 images, 64.8%), 0 have a single image, and the largest has 3 images."));
+  assert.ok(card.includes("**Images without a detected face: 3 source image(s) are in the release with a null `cluster_id`"));
+  assert.ok(card.includes("| `cluster_size` | Value(int64) | number of images in the release with this `cluster_id`; 1 for noise (-1); null without a face |"));
+  assert.ok(card.includes("noise images are kept with `cluster_id` -1 and `cluster_size` 1 (no identity)"));
+});
