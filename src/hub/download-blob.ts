@@ -1,13 +1,16 @@
 /**
  * Streams one file from a resolve URL into the cache's `blobs/<etag>`, the way the Python client
  * does (shared/docs/hub-protocol.md, "Cache layout"): bytes go to `blobs/<etag>.incomplete`, a
- * partial file left by an earlier run or by a dropped connection is resumed with
- * `Range: bytes=<have>-`, the content is checked against the listed hash and only then renamed.
+ * partial file left by an earlier run, a dropped connection or a transfer silent for
+ * `HF_HUB_DOWNLOAD_TIMEOUT` (aborted by `createHubFetch`) is resumed with `Range: bytes=<have>-`,
+ * the content is checked against the listed hash and only then renamed.
  */
 import { open, rename, rm, stat } from "node:fs/promises";
 import { RuntimeError } from "../common/errors.ts";
 import { gitBlobSha1OfFile, sha256OfFile } from "../common/file-hashes.ts";
-import { describeRequest, isRetryableStatus } from "./retrying-fetch.ts";
+import { describeRequest, describeRequestWithHost } from "./describe-request.ts";
+import { createHubFetch } from "./hub-fetch.ts";
+import { isRetryableStatus } from "./retrying-fetch.ts";
 import { RetryableError, parseRetryAfter, withRetries } from "./with-retries.ts";
 import type { RetryPolicy } from "./with-retries.ts";
 
@@ -33,13 +36,26 @@ export interface DownloadBlobParams {
   /** Plain fetch: this function does its own retrying, resuming from the bytes on disk. */
   fetch?: typeof fetch;
   retryPolicy?: RetryPolicy;
+  /** `HubSettings.offline`: refuse the request; defaults to `HF_HUB_OFFLINE`. */
+  offline?: boolean;
+  /**
+   * `HubSettings.downloadTimeoutMs`: headers wait, and longest silence mid-body before the
+   * transfer is aborted and resumed; defaults to `HF_HUB_DOWNLOAD_TIMEOUT`.
+   */
+  downloadTimeoutMs?: number;
   /** Called with each chunk's size as it reaches the disk. */
   onBytes?: (bytes: number) => void;
 }
 
 /** Downloads and verifies one blob; returns the number of bytes fetched over the network. */
 export async function downloadBlob(params: DownloadBlobParams): Promise<number> {
-  const fetchImpl = params.fetch ?? fetch;
+  const fetchImpl = createHubFetch({
+    ...(params.fetch && { fetch: params.fetch }),
+    ...(params.offline !== undefined && { offline: params.offline }),
+    ...(params.downloadTimeoutMs !== undefined && { downloadTimeoutMs: params.downloadTimeoutMs }),
+    purpose: "download",
+  });
+  const request = describeRequestWithHost("GET", params.url);
   const partialPath = `${params.blobPath}.incomplete`;
   const { size } = params.expected;
   let fetched = 0;
@@ -72,7 +88,7 @@ export async function downloadBlob(params: DownloadBlobParams): Promise<number> 
       if (!response.ok) {
         const text = await response.text().catch(() => "");
         throw new RuntimeError(
-          `download of ${params.displayPath} failed with status ${response.status}${serverMessage(text)}`,
+          `download of ${params.displayPath} failed: ${request} answered status ${response.status}${serverMessage(text)}`,
         );
       }
       let append = false;
@@ -110,7 +126,11 @@ export async function downloadBlob(params: DownloadBlobParams): Promise<number> 
       }
     },
     { describe: describeRequest("GET", params.url), policy: params.retryPolicy },
-  );
+  ).catch((error: unknown) => {
+    // A status or short body that was retried to the end: say where it came from.
+    if (error instanceof RetryableError) throw new RuntimeError(`${request}: ${error.reason}`, { cause: error });
+    throw error;
+  });
 
   if (size === 0) await (await open(partialPath, "a")).close();
   const actual = await digestOf(partialPath, params.expected.algorithm);

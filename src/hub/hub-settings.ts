@@ -2,17 +2,20 @@
  * The one place that decides which Hub endpoint, token and cache every Hub call uses. Follows the
  * Python client's environment conventions (see shared/docs/hub-protocol.md, "Rules for every
  * call" and "Cache layout"): `HF_ENDPOINT`, `HF_TOKEN`, `HF_HUB_CACHE` > `HUGGINGFACE_HUB_CACHE` >
- * `$HF_HOME/hub` > `~/.cache/huggingface/hub`. CLI flags override the environment.
+ * `$HF_HOME/hub` > `~/.cache/huggingface/hub`; `HF_HUB_OFFLINE`, `HF_HUB_ETAG_TIMEOUT` and
+ * `HF_HUB_DOWNLOAD_TIMEOUT` (see hub-network-settings.ts). CLI flags override the environment.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { registerSecret } from "../common/logger.ts";
+import { resolveNetworkSettings } from "./hub-network-settings.ts";
+import type { HubNetworkSettings } from "./hub-network-settings.ts";
 
 export const DEFAULT_HUB_URL = "https://huggingface.co";
 
-export interface HubSettings {
+export interface HubSettings extends HubNetworkSettings {
   /** Endpoint without a trailing slash (the client would build `//api/...` otherwise). */
   hubUrl: string;
   /** `hf_...` token, registered with the log redactor; absent for anonymous reads. */
@@ -65,7 +68,7 @@ export function resolveHubSettings(params: ResolveHubSettingsParams = {}): HubSe
       join(hfHome, "hub"),
   );
 
-  return { hubUrl, ...(token !== undefined && { accessToken: token }), cacheDir };
+  return { hubUrl, ...(token !== undefined && { accessToken: token }), cacheDir, ...resolveNetworkSettings({ env }) };
 }
 
 function findToken(

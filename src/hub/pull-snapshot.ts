@@ -4,25 +4,28 @@
  * `<cache>/datasets--ns--name/{blobs/<etag>, refs/<rev>, snapshots/<commit>/<path> -> ../../blobs/<etag>}`.
  * A cache filled here is usable by `huggingface_hub` and the other way round. Unlike the client's
  * `snapshotDownload`, this one filters with globs, downloads in parallel, resumes partial files,
- * verifies every hash and retries transient failures.
+ * verifies every hash and retries transient failures. In offline mode (`HF_HUB_OFFLINE`) it makes
+ * no request and serves the revision from the cache (`findOfflineSnapshot`).
  */
-import { createHash } from "node:crypto";
-import { lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { datasetInfo, listFiles, modelInfo } from "@huggingface/hub";
 import type { ListFileEntry } from "@huggingface/hub";
 import pLimit from "p-limit";
-import picomatch from "picomatch";
 import { RuntimeError, UsageError } from "../common/errors.ts";
 import { log, registerSecret } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
 import { downloadBlob } from "./download-blob.ts";
 import type { ExpectedContent } from "./download-blob.ts";
 import { toHubFailure } from "./hub-failure.ts";
+import { resolveNetworkSettings } from "./hub-network-settings.ts";
+import { findOfflineSnapshot } from "./offline-snapshot.ts";
+import { createPathFilter } from "./path-filter.ts";
 import { cacheFolderName, parseHubRepo, webRoutePrefix } from "./repo-designation.ts";
 import type { HubRepo, HubRepoType } from "./repo-designation.ts";
 import { createRetryingFetch } from "./retrying-fetch.ts";
 import { assertSafeRepoPath, unsafeRepoPathReason } from "./safe-repo-path.ts";
+import { completeSnapshotFiles, linkTarget, patternKey, sizeOrUndefined, writeCompleteMarker } from "./snapshot-markers.ts";
 import type { RetryPolicy } from "./with-retries.ts";
 
 export interface PullSnapshotParams {
@@ -46,6 +49,12 @@ export interface PullSnapshotParams {
   /** Base fetch; every call is wrapped with retries. */
   fetch?: typeof fetch;
   retryPolicy?: RetryPolicy;
+  /** `HubSettings.offline`: no request, the cache only; defaults to `HF_HUB_OFFLINE`. */
+  offline?: boolean;
+  /** `HubSettings.etagTimeoutMs`; defaults to `HF_HUB_ETAG_TIMEOUT`. */
+  etagTimeoutMs?: number;
+  /** `HubSettings.downloadTimeoutMs`; defaults to `HF_HUB_DOWNLOAD_TIMEOUT`. */
+  downloadTimeoutMs?: number;
 }
 
 export interface PullSnapshotResult {
@@ -70,7 +79,13 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
   registerSecret(params.accessToken);
   const revision = params.revision ?? "main";
   const where = `${repo.name}@${revision}`;
-  const retryingFetch = createRetryingFetch({ fetch: params.fetch, policy: params.retryPolicy });
+  // Settings not passed (callers that spread only some) come from the environment.
+  const network = resolveNetworkSettings({
+    ...(params.offline !== undefined && { offline: params.offline }),
+    ...(params.etagTimeoutMs !== undefined && { etagTimeoutMs: params.etagTimeoutMs }),
+    ...(params.downloadTimeoutMs !== undefined && { downloadTimeoutMs: params.downloadTimeoutMs }),
+  });
+  const retryingFetch = createRetryingFetch({ fetch: params.fetch, policy: params.retryPolicy, ...network });
   const client = { hubUrl: params.hubUrl, fetch: retryingFetch, ...(params.accessToken && { accessToken: params.accessToken }) };
 
   if (unsafeRepoPathReason(revision)) throw new UsageError(`--revision: "${revision}" is not a valid revision`);
@@ -78,8 +93,20 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
   const blobsDir = join(repoDir, "blobs");
   const markerKey = patternKey(params.include, params.exclude);
 
+  if (network.offline) {
+    const cached = await findOfflineSnapshot({
+      repo,
+      revision,
+      cacheDir: params.cacheDir,
+      ...(params.include && { include: params.include }),
+      ...(params.exclude && { exclude: params.exclude }),
+    });
+    log.info(`offline: ${where} from the cache (${cached.commit.slice(0, 8)}): ${cached.files} files`);
+    return { ...cached, downloaded: 0, bytes: 0 };
+  }
+
   // A commit SHA names immutable content: when an earlier pull of this commit with these filters
-  // completed and its files are still in place, no request is needed at all (works offline).
+  // completed and its files are still in place, no request is needed at all.
   if (COMMIT_SHA.test(revision)) {
     const files = await completeSnapshotFiles(repoDir, revision, markerKey);
     if (files !== undefined) {
@@ -109,7 +136,8 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
       throw new RuntimeError(`refusing remote file ${JSON.stringify(entry.path)} in ${where}: its hash "${etag}" is not a hex digest`);
     }
   }
-  const selected = entries.filter(matcher(params.include, params.exclude));
+  const selectedPath = createPathFilter(params.include, params.exclude);
+  const selected = entries.filter((entry) => selectedPath(entry.path));
 
   const snapshotPath = join(repoDir, "snapshots", commit);
   await mkdir(blobsDir, { recursive: true });
@@ -142,7 +170,12 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
     limit.clearQueue();
     progress.stop();
   }
-  await writeCompleteMarker(repoDir, commit, markerKey, selected);
+  await writeCompleteMarker(
+    repoDir,
+    commit,
+    markerKey,
+    selected.map((entry) => ({ path: entry.path, blob: entry.lfs?.oid ?? entry.oid ?? "", size: entry.lfs?.size ?? entry.size })),
+  );
   log.info(`pulled ${where} (${commit.slice(0, 8)}): ${selected.length} files, ${downloaded} downloaded`);
   return { snapshotPath, commit, files: selected.length, downloaded, bytes };
 
@@ -190,6 +223,8 @@ export async function pullSnapshot(params: PullSnapshotParams): Promise<PullSnap
       displayPath: `${where}/${entry.path}`,
       ...(params.fetch && { fetch: params.fetch }),
       ...(params.retryPolicy && { retryPolicy: params.retryPolicy }),
+      offline: network.offline,
+      downloadTimeoutMs: network.downloadTimeoutMs,
     }).catch((error: unknown) => {
       throw toHubFailure(error, `pull ${where}/${entry.path}`);
     });
@@ -209,78 +244,4 @@ async function resolveCommit(
     throw new RuntimeError(`the Hub gave no commit SHA for ${repo.name}@${revision}`);
   }
   return info.sha;
-}
-
-/**
- * Completeness markers live in `<repo folder>/.idclusters/`: the Python client's cache scan reads
- * only `refs/`, `snapshots/` and `blobs/` of a repo folder, so the layout stays interchangeable.
- */
-function markerPath(repoDir: string, commit: string, key: string): string {
-  return join(repoDir, ".idclusters", `complete-${commit}-${key}.json`);
-}
-
-interface MarkerFile {
-  path: string;
-  blob: string;
-  size: number;
-}
-
-function patternKey(include: string[] | undefined, exclude: string[] | undefined): string {
-  const canonical = JSON.stringify({ include: [...(include ?? [])].sort(), exclude: [...(exclude ?? [])].sort() });
-  return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
-}
-
-async function writeCompleteMarker(repoDir: string, commit: string, key: string, entries: ListFileEntry[]): Promise<void> {
-  const files: MarkerFile[] = entries.map((entry) => ({
-    path: entry.path,
-    blob: entry.lfs?.oid ?? entry.oid ?? "",
-    size: entry.lfs?.size ?? entry.size,
-  }));
-  const path = markerPath(repoDir, commit, key);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.tmp`, JSON.stringify({ commit, files }));
-  await rename(`${path}.tmp`, path);
-}
-
-/** Number of files when the marker exists and every file is still linked to a blob of the right size. */
-async function completeSnapshotFiles(repoDir: string, commit: string, key: string): Promise<number | undefined> {
-  let files: MarkerFile[];
-  try {
-    files = (JSON.parse(await readFile(markerPath(repoDir, commit, key), "utf8")) as { files: MarkerFile[] }).files;
-  } catch {
-    return undefined;
-  }
-  const snapshotPath = join(repoDir, "snapshots", commit);
-  for (const file of files) {
-    if (unsafeRepoPathReason(file.path) || !ETAG.test(file.blob)) return undefined;
-    const linkPath = join(snapshotPath, ...file.path.split("/"));
-    const blobPath = join(repoDir, "blobs", file.blob);
-    if ((await linkTarget(linkPath)) !== relative(dirname(linkPath), blobPath)) return undefined;
-    if ((await sizeOrUndefined(blobPath)) !== file.size) return undefined;
-  }
-  return files.length;
-}
-
-function matcher(include: string[] | undefined, exclude: string[] | undefined): (entry: ListFileEntry) => boolean {
-  const options = { dot: true };
-  const included = include && include.length > 0 ? picomatch(include, options) : () => true;
-  const excluded = exclude && exclude.length > 0 ? picomatch(exclude, options) : () => false;
-  return (entry) => included(entry.path) && !excluded(entry.path);
-}
-
-async function sizeOrUndefined(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return undefined;
-  }
-}
-
-async function linkTarget(path: string): Promise<string | undefined> {
-  try {
-    if (!(await lstat(path)).isSymbolicLink()) return undefined;
-    return await readlink(path);
-  } catch {
-    return undefined;
-  }
 }

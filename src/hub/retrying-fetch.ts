@@ -1,28 +1,33 @@
 /**
  * A `fetch` with our retry policy, injected into every `@huggingface/hub` call (the client has no
- * retries of its own: shared/docs/hub-protocol.md, "Rules for every call").
+ * retries of its own: shared/docs/hub-protocol.md, "Rules for every call"). Each attempt goes
+ * through `createHubFetch`: offline refusal, timeouts, errors that name host and cause.
  */
+import { describeRequest } from "./describe-request.ts";
+import { createHubFetch } from "./hub-fetch.ts";
 import { RetryableError, parseRetryAfter, withRetries } from "./with-retries.ts";
 import type { RetryPolicy } from "./with-retries.ts";
+
+export { describeRequest } from "./describe-request.ts";
 
 export interface CreateRetryingFetchParams {
   /** The fetch to wrap; defaults to the global one. */
   fetch?: typeof fetch;
   policy?: RetryPolicy;
+  /** Refuse every request (`HubSettings.offline`); defaults to `HF_HUB_OFFLINE`. */
+  offline?: boolean;
+  /** `HubSettings.etagTimeoutMs`; defaults to `HF_HUB_ETAG_TIMEOUT`. */
+  etagTimeoutMs?: number;
+  /** `HubSettings.downloadTimeoutMs`; defaults to `HF_HUB_DOWNLOAD_TIMEOUT`. */
+  downloadTimeoutMs?: number;
 }
 
-/** Statuses worth a retry: rate limiting and transient server failures. */
+/**
+ * Statuses worth a retry: request timeout, rate limiting and transient server failures. Other 4xx
+ * are the request's fault; 501, 505 and 511 say the server will never serve it.
+ */
 export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
-}
-
-/** Method and URL path only: queries can carry signatures (LFS upload hrefs), hosts credentials. */
-export function describeRequest(method: string, url: string): string {
-  try {
-    return `${method} ${new URL(url).pathname}`;
-  } catch {
-    return method;
-  }
+  return status === 408 || status === 429 || (status >= 500 && status <= 599 && status !== 501 && status !== 505 && status !== 511);
 }
 
 /** A retryable status answer, kept whole so the last one can still reach the caller. */
@@ -33,14 +38,20 @@ class RetryableResponseError extends RetryableError {
 }
 
 /**
- * Wraps `fetch`: 429 and 5xx answers and network errors are retried with backoff; JSON, text and
- * error bodies are read inside the retry loop, so a connection dropped mid-body is retried too
- * (the client would otherwise fail in `res.json()`). Binary bodies (downloads) are passed through
- * as streams. Requests with a stream body are tried once: a stream cannot be replayed. When the
- * budget is spent the last answer is returned as is, so the client builds its usual HubApiError.
+ * Wraps `fetch`: 408, 429 and 5xx answers and transient network failures are retried with
+ * backoff; JSON, text and error bodies are read inside the retry loop, so a connection dropped or
+ * stalled mid-body is retried too (the client would otherwise fail in `res.json()`). Binary bodies
+ * (downloads) are passed through as streams. Requests with a stream body are tried once: a stream
+ * cannot be replayed. When the budget is spent the last answer is returned as is, so the client
+ * builds its usual HubApiError; a network failure is thrown as a NetworkFailure.
  */
 export function createRetryingFetch(params: CreateRetryingFetchParams = {}): typeof fetch {
-  const baseFetch = params.fetch ?? fetch;
+  const hubFetch = createHubFetch({
+    ...(params.fetch && { fetch: params.fetch }),
+    ...(params.offline !== undefined && { offline: params.offline }),
+    ...(params.etagTimeoutMs !== undefined && { etagTimeoutMs: params.etagTimeoutMs }),
+    ...(params.downloadTimeoutMs !== undefined && { downloadTimeoutMs: params.downloadTimeoutMs }),
+  });
   return async (input, init) => {
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase();
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
@@ -48,7 +59,7 @@ export function createRetryingFetch(params: CreateRetryingFetchParams = {}): typ
     try {
       return await withRetries(
         async () => {
-          const response = await baseFetch(input instanceof Request ? input.clone() : input, init);
+          const response = await hubFetch(input instanceof Request ? input.clone() : input, init);
           if (isRetryableStatus(response.status)) throw new RetryableResponseError(await bufferResponse(response));
           return shouldBuffer(response) ? await bufferResponse(response) : response;
         },

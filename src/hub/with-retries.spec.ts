@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setLogSink } from "../common/logger.ts";
-import { RetryableError, isNetworkError, parseRetryAfter, withRetries } from "./with-retries.ts";
+import { NetworkFailure } from "./network-failure.ts";
+import { RetryableError, parseRetryAfter, retryReason, withRetries } from "./with-retries.ts";
 
 function recorder() {
   const waits: number[] = [];
@@ -105,12 +106,43 @@ test("gives up when the next wait would pass the total time budget", async () =>
   }
 });
 
-test("network errors are recognised through undici's cause chain", () => {
-  assert.ok(isNetworkError(new TypeError("fetch failed", { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED" }) })));
-  assert.ok(isNetworkError(new TypeError("terminated", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) })));
-  assert.ok(isNetworkError(Object.assign(new Error("read"), { code: "ECONNRESET" })));
-  assert.ok(!isNetworkError(new TypeError("x is not a function")));
-  assert.ok(!isNetworkError(new Error("status 404")));
+test("transient transport errors are retried, through undici's cause chain; permanent ones and other errors are not", () => {
+  const undici = (code: string, message = "x") => new TypeError("fetch failed", { cause: Object.assign(new Error(message), { code }) });
+  assert.match(retryReason(undici("ECONNRESET"))!.reason, /ECONNRESET/);
+  assert.ok(retryReason(new TypeError("terminated", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) })));
+  assert.ok(retryReason(Object.assign(new Error("read"), { code: "ECONNRESET" })));
+  assert.equal(retryReason(undici("EAI_AGAIN"))!.maxTries, 2);
+  for (const code of ["ENOTFOUND", "EAI_NONAME", "ECONNREFUSED", "CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID", "ERR_SSL_WRONG_VERSION_NUMBER"]) {
+    assert.equal(retryReason(undici(code)), undefined, code);
+  }
+  assert.equal(retryReason(new TypeError("fetch failed", { cause: new Error("bad port") })), undefined);
+  assert.equal(retryReason(Object.assign(new Error("open"), { code: "ENOENT" })), undefined, "a disk error is no network error");
+  assert.equal(retryReason(new TypeError("x is not a function")), undefined);
+  assert.equal(retryReason(new DOMException("aborted", "AbortError")), undefined);
+  assert.equal(retryReason(new Error("status 404")), undefined);
+});
+
+test("a doubtful failure (EAI_AGAIN) gets one retry, and the final error says how many tries were made", async () => {
+  const { lines, restore, policy } = recorder();
+  try {
+    let calls = 0;
+    const failure = new NetworkFailure({ request: "GET https://h/x", kind: "dns-temporary", reason: "temporary DNS failure resolving h (EAI_AGAIN)", transient: true, maxTries: 2 });
+    await assert.rejects(
+      withRetries(
+        async () => {
+          calls++;
+          throw failure;
+        },
+        { describe: "GET https://h/x", policy },
+      ),
+      (error: unknown) => error instanceof NetworkFailure && /^GET https:\/\/h\/x: temporary DNS failure resolving h \(EAI_AGAIN\) \(gave up after 2 tries\)$/.test(error.message),
+    );
+    assert.equal(calls, 2);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /EAI_AGAIN\); retry 1\/1 in/);
+  } finally {
+    restore();
+  }
 });
 
 test("Retry-After accepts seconds and HTTP dates", () => {
@@ -121,4 +153,8 @@ test("Retry-After accepts seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter("Wed, 31 Dec 2025 00:00:00 GMT", now), 0);
   assert.equal(parseRetryAfter(null, now), undefined);
   assert.equal(parseRetryAfter("soon", now), undefined);
+});
+
+test("a body cut off without a system code ('terminated' alone) is still worth a retry", () => {
+  assert.match(retryReason(new TypeError("terminated"))!.reason, /lost: the body was cut off/);
 });

@@ -4,6 +4,7 @@
  * so every Hub call of ours goes through here, directly or through `createRetryingFetch`.
  */
 import { log } from "../common/logger.ts";
+import { NetworkFailure, toNetworkFailure } from "./network-failure.ts";
 
 export interface RetryPolicy {
   /** Attempts in all, the first one included. Default 6. */
@@ -27,7 +28,7 @@ export const DEFAULT_RETRY_POLICY: Required<Omit<RetryPolicy, "sleep" | "random"
   maxDelayMs: 30_000,
 };
 
-/** A failure worth another try: a 429/5xx answer or a broken connection. */
+/** A failure worth another try: a 429/5xx answer, a body cut short. */
 export class RetryableError extends Error {
   override readonly name = "RetryableError";
   constructor(
@@ -41,44 +42,24 @@ export class RetryableError extends Error {
   }
 }
 
-const NETWORK_ERROR_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "ECONNABORTED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-]);
-
 /**
- * Whether `error` is a transport failure: undici reports a refused/reset connection as
- * `TypeError("fetch failed")` and a socket closed mid-body as `TypeError("terminated")`, with the
- * system error code on `cause`.
+ * Why `error` deserves another try, or undefined when it does not: a RetryableError (429/5xx), or
+ * a transient transport failure (reset, timeout, stall; undici reports those as a bare
+ * `TypeError("fetch failed")` with the system error on `cause`). A host that does not resolve,
+ * refuses, or fails TLS is not retried: see `toNetworkFailure`.
  */
-export function isNetworkError(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && NETWORK_ERROR_CODES.has(code)) return true;
-    if (e instanceof TypeError && (e.message === "fetch failed" || e.message === "terminated")) return true;
+export function retryReason(error: unknown): { reason: string; retryAfterMs?: number; maxTries?: number } | undefined {
+  if (error instanceof RetryableError) {
+    return { reason: error.reason, ...(error.retryAfterMs !== undefined && { retryAfterMs: error.retryAfterMs }) };
   }
-  return false;
-}
-
-function networkErrorReason(error: unknown): string {
-  for (let e: unknown = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-  }
-  return error instanceof Error ? error.message : "network error";
+  const failure = toNetworkFailure(error, "", "");
+  if (!failure?.transient) return undefined;
+  const { maxTries } = failure.details;
+  return { reason: failure.reason, ...(maxTries !== undefined && { maxTries }) };
 }
 
 export interface WithRetriesParams {
-  /** What is being tried, for the log line: method and redacted URL path. */
+  /** What is being tried, for the log line: method and URL path (`describeRequest`). */
   describe: string;
   policy?: RetryPolicy;
   /**
@@ -89,8 +70,9 @@ export interface WithRetriesParams {
 }
 
 /**
- * Runs `attempt` until it succeeds, retrying `RetryableError`s and network errors; any other error
- * is thrown at once. When the budget (tries or total time) is spent, the last error is thrown.
+ * Runs `attempt` until it succeeds, retrying what `retryReason` accepts; any other error is thrown
+ * at once. When the budget (tries or total time) is spent, the last error is thrown (a
+ * NetworkFailure then says how many tries were made).
  */
 export async function withRetries<T>(attempt: (tryNumber: number) => Promise<T>, params: WithRetriesParams): Promise<T> {
   const policy = { ...DEFAULT_RETRY_POLICY, ...params.policy };
@@ -103,24 +85,29 @@ export async function withRetries<T>(attempt: (tryNumber: number) => Promise<T>,
     try {
       return await attempt(tryNumber);
     } catch (error) {
-      const retryable = error instanceof RetryableError;
-      if (!retryable && !isNetworkError(error)) throw error;
-      if (tryNumber >= maxTries) throw error;
+      const retry = retryReason(error);
+      if (!retry) throw error;
+      const allowed = Math.min(maxTries, retry.maxTries ?? Infinity);
+      if (tryNumber >= allowed) throw givenUp(error, tryNumber);
 
       const backoff = policy.baseDelayMs * 2 ** (tryNumber - 1);
       // Full jitter on the upper half: spreads a storm of clients without ever retrying at once.
       const jittered = backoff / 2 + (backoff / 2) * random();
-      const requested = retryable ? error.retryAfterMs : undefined;
-      const waitMs = Math.round(Math.min(policy.maxDelayMs, requested ?? jittered));
-      if (Date.now() - started + waitMs > policy.maxTotalMs) throw error;
+      const waitMs = Math.round(Math.min(policy.maxDelayMs, retry.retryAfterMs ?? jittered));
+      if (Date.now() - started + waitMs > policy.maxTotalMs) throw givenUp(error, tryNumber);
 
-      const reason = retryable ? error.reason : networkErrorReason(error);
+      const { reason } = retry;
       log.warn(
-        `${params.describe}: ${reason}; retry ${tryNumber}/${maxTries - 1} in ${(waitMs / 1000).toFixed(1)} s`,
+        `${params.describe}: ${reason}; retry ${tryNumber}/${allowed - 1} in ${(waitMs / 1000).toFixed(1)} s`,
       );
       await sleep(waitMs);
     }
   }
+}
+
+/** The last error, saying how many tries it took when it is one of ours. */
+function givenUp(error: unknown, tries: number): unknown {
+  return error instanceof NetworkFailure && tries > 1 ? error.withTries(tries) : error;
 }
 
 /**
