@@ -1,4 +1,7 @@
-/** Public surface of the face engine stage. */
+/**
+ * The faces stage: takes decoded RGB images and the detector/recognizer model files, and gives the chosen face of each
+ * image (box, 5 landmarks, score), its ArcFace-aligned 112x112 crop and its L2-normalised embedding.
+ */
 export type { DetectorSpec, RecognizerSpec, DeviceChoice, Detection, FaceResult, FaceDetector } from "./types.ts";
 export { FaceEngine, createDetector, type FaceEngineParams } from "./face-engine.ts";
 export { ScrfdDetector, type DetectorCreateParams } from "./scrfd-detector.ts";

@@ -48,6 +48,10 @@ export interface PushFolderParams {
   hubUrl: string;
   /** Required: the Hub refuses anonymous writes. */
   accessToken?: string;
+  /** `HubSettings.offline` and timeouts (default: from the environment, as resolveHubSettings reads them). */
+  offline?: boolean;
+  etagTimeoutMs?: number;
+  downloadTimeoutMs?: number;
   /** Base fetch; every call is wrapped with retries. */
   fetch?: typeof fetch;
   retryPolicy?: RetryPolicy;
@@ -61,6 +65,14 @@ export interface PushFolderParams {
    * a caller that just wrote and hashed a release folder saves a pass over GBs of shards.
    */
   localSha256?: Record<string, string>;
+  /**
+   * The head this push was planned against. When the branch head is anything else the push stops
+   * before uploading, and the commit names it as `parentCommit`, so a change landing meanwhile
+   * makes the Hub refuse it (412): what was planned is what is committed, or nothing is.
+   */
+  parentCommit?: string;
+  /** Push only these folder files (relative POSIX paths); default every file of the folder. */
+  files?: string[];
   /** Test hook: runs after the remote state was read and before the commit is sent. */
   beforeCommit?: (state: { parentCommit: string }) => Promise<void>;
 }
@@ -82,8 +94,9 @@ export interface PushFolderResult {
   unchanged: string[];
 }
 
-// Like `huggingface_hub.upload_folder`: never publish git metadata or the Hub client's own cache.
-const IGNORED_LOCAL = picomatch([".git/**", ".cache/huggingface/**"], { dot: true });
+// Like `huggingface_hub.upload_folder`: never publish git metadata or the Hub client's own cache;
+// nor idclusters' own bookkeeping in a release folder (its ownership marker and staging folder).
+const IGNORED_LOCAL = picomatch([".git/**", ".cache/huggingface/**", ".idclusters-release.json", ".idclusters-staging/**"], { dot: true });
 
 export async function pushFolder(params: PushFolderParams): Promise<PushFolderResult> {
   const repo = parseHubRepo(params.repo, params.repoType ?? "dataset");
@@ -94,9 +107,15 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
   if (!params.accessToken && !params.dryRun) throw new UsageError("push needs a Hub token: set HF_TOKEN or pass --token");
   const folderStat = await stat(params.folder).catch(() => undefined);
   if (!folderStat?.isDirectory()) throw new UsageError(`--folder: ${params.folder} is not a directory`);
-  const localFiles = await listLocalFiles(params.folder);
+  const localFiles = params.files ? [...params.files].sort() : await listLocalFiles(params.folder);
 
-  const fetch = createRetryingFetch({ fetch: params.fetch, policy: params.retryPolicy });
+  const fetch = createRetryingFetch({
+    fetch: params.fetch,
+    policy: params.retryPolicy,
+    ...(params.offline !== undefined && { offline: params.offline }),
+    ...(params.etagTimeoutMs !== undefined && { etagTimeoutMs: params.etagTimeoutMs }),
+    ...(params.downloadTimeoutMs !== undefined && { downloadTimeoutMs: params.downloadTimeoutMs }),
+  });
   // A dry run may be anonymous; every write below runs only with a token (checked above).
   const client = { hubUrl: params.hubUrl, accessToken: params.accessToken as string, fetch };
   const where = `${repo.name}@${branch}`;
@@ -122,6 +141,12 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
     }
   } catch (error) {
     throw toHubFailure(error, `push ${where}`);
+  }
+  if (params.parentCommit !== undefined && parentCommit !== params.parentCommit) {
+    throw new RuntimeError(
+      `push ${where}: the branch moved from ${params.parentCommit || "(no repo)"} to ${parentCommit || "(no repo)"} since the release was planned; ` +
+        `nothing was changed: rerun to plan against the new head`,
+    );
   }
 
   const added: string[] = [];

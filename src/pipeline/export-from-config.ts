@@ -6,13 +6,13 @@
  */
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { readNpy, readNpyHeader } from "../common/npy.ts";
 import type { ReleaseConfig } from "../config/index.ts";
-import type { ResolveHubSettingsParams } from "../hub/index.ts";
 import { planFromConfig } from "./embed-plan-from-config.ts";
-import { pullReleaseInputs, type ReleaseInputs } from "./pull-inputs.ts";
+import type { ReleaseInputs } from "./pull-inputs.ts";
+import { workFiles } from "./work-files.ts";
 import { isParquetSnapshot, listImageFolder, selectSplitShards } from "../source/index.ts";
 import {
   exportRelease,
@@ -31,9 +31,8 @@ export interface ExportFromConfigParams {
   config: ReleaseConfig;
   /** Release folder to write. */
   outDir: string;
-  hub: ResolveHubSettingsParams;
-  /** The config's inputs when the caller already pulled them (`run`); pulled here otherwise. */
-  inputs?: ReleaseInputs;
+  /** The config's pulled inputs (pull-inputs.ts). */
+  inputs: ReleaseInputs;
   onProgress?: (phase: "read" | "write", done: number, total: number) => void;
 }
 
@@ -42,19 +41,6 @@ export interface ExportFromConfigResult extends ExportReleaseResult {
   clusterStats: unknown;
   models: ReleaseModelInfo[];
   source: { repo?: string; revision?: string; path?: string; split: string };
-}
-
-/** The work-directory files `export` reads. */
-export function workFiles(workDir: string) {
-  return {
-    embeddings: join(workDir, "embeddings.npy"),
-    index: join(workDir, "embeddings-index.parquet"),
-    labels: join(workDir, "labels.npy"),
-    // Written by `idclusters cluster --rows-out` (needed only when noise rows are dropped).
-    labelRows: join(workDir, "label-rows.npy"),
-    stats: join(workDir, "cluster-stats.json"),
-    spool: join(workDir, "release-spool", "images.bin"),
-  };
 }
 
 function readInt64Npy(path: string, what: string): BigInt64Array {
@@ -84,7 +70,7 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
   const files = workFiles(config.workDir);
   if (!existsSync(files.index)) throw new UsageError(`${files.index} is missing: run idclusters embed --config ${config.file} first`);
   if (!existsSync(files.stats)) throw new UsageError(`${files.stats} is missing: run idclusters cluster --config ${config.file} first`);
-  const inputs = params.inputs ?? (await pullReleaseInputs(config, params.hub));
+  const { inputs } = params;
   const plan = await planFromConfig(config, inputs);
   const sourcePath = inputs.sourcePath;
   const index = await readEmbedIndex(files.index);
@@ -125,7 +111,9 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
 
   const model = (role: "detector" | "recognizer", sha256: string): ReleaseModelInfo => {
     const m = role === "detector" ? config.detector : config.recognizer;
-    const where = m.location.kind === "hub" ? { repo: m.location.repo, file: m.location.file, revision: m.location.revision } : { path: m.location.path };
+    // A local file is named by what it is (base name + SHA-256), never by where it lies on the build
+    // machine: card-inputs.json and the card are published (issue #10).
+    const where = m.location.kind === "hub" ? { repo: m.location.repo, file: m.location.file, revision: m.location.revision } : { path: basename(m.location.path) };
     return {
       role,
       ...(role === "detector" && { kind: config.detector.kind }),
@@ -142,6 +130,6 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
   const source =
     location.kind === "hub"
       ? { repo: location.repo, revision: location.revision, split: config.source.split }
-      : { path: location.path, split: config.source.split };
+      : { path: basename(location.path), split: config.source.split };
   return { ...result, clusterStats, models, source };
 }

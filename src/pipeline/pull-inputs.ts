@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { sha256OfModelFile } from "../embed/index.ts";
 import type { ModelLocation, ReleaseConfig } from "../config/index.ts";
-import { pullSnapshot } from "../hub/pull-snapshot.ts";
-import { resolveHubSettings, type ResolveHubSettingsParams } from "../hub/hub-settings.ts";
+import { pullSnapshot, resolveHubSettings, type ResolveHubSettingsParams } from "../hub/index.ts";
 
 export interface LocalModel {
   /** Local ONNX file. */

@@ -38,6 +38,9 @@ export function hashInputs(inputs: unknown): string {
 
 export { writeFileAtomic };
 
+/** What a step did: ran, or found its outputs valid for its inputs and skipped. */
+export type StageOutcome = "ran" | "cached";
+
 export function manifestPath(workDir: string, stage: string): string {
   return join(workDir, "stages", `${stage}.json`);
 }

@@ -1,0 +1,29 @@
+/**
+ * Asks the Hub whether it accepts a token (`whoami-v2`): a read that sends nothing, so a publishing
+ * run can fail in seconds, before hours of work, on a missing or revoked secret.
+ */
+import { whoAmI } from "@huggingface/hub";
+import { RuntimeError, UsageError } from "../common/errors.ts";
+import { createRetryingFetch } from "./retrying-fetch.ts";
+
+export interface CheckTokenParams {
+  hubUrl: string;
+  accessToken: string;
+  /** A retrying fetch (createRetryingFetch). */
+  fetch?: typeof fetch;
+  /** The flag the check is made for, for the message (e.g. "--push"). */
+  flag: string;
+}
+
+/** The token's user name; a UsageError when the Hub refuses the token, a RuntimeError when it cannot be asked. */
+export async function checkToken(params: CheckTokenParams): Promise<string> {
+  try {
+    const me = await whoAmI({ hubUrl: params.hubUrl, accessToken: params.accessToken, fetch: params.fetch ?? createRetryingFetch({}) });
+    return me.name;
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    const reason = error instanceof Error ? error.message : String(error);
+    if (status === 401 || status === 403) throw new UsageError(`${params.flag}: ${params.hubUrl} does not accept the Hub token (${reason})`);
+    throw new RuntimeError(`${params.flag}: ${params.hubUrl} cannot be reached to check the token (${reason}); nothing was done`);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Step 8, publish: the planned release -> one commit on the target (or a pull request). The
+ * safe-publish rules of issue #10 meet here:
+ * - the release is verified as `verify` does before anything is sent; a release missing shards,
+ *   rows or card numbers is not pushed;
+ * - the commit's parent is the head the plan was computed against: if the target moved meanwhile,
+ *   nothing is changed and the message says so (a rerun plans against the new head);
+ * - only files the release owns are deleted (plan-step.ts), only the release's own files are sent;
+ * - visibility is the Hub's default unless the config says `private`; `release.gated` is applied
+ *   before the data lands.
+ */
+import { RuntimeError } from "../common/errors.ts";
+import { log } from "../common/logger.ts";
+import type { ReleaseConfig } from "../config/index.ts";
+import { createRepoIfMissing, pushFolder, updateRepoSettings, type HubSettings, type PushFolderResult } from "../hub/index.ts";
+import { ownedRemoteGlobs, type ReleasePlan } from "./plan-step.ts";
+import { readTarget } from "./read-target.ts";
+import { verifyReleaseFolder } from "./verify-release-folder.ts";
+
+export interface PublishStepInput {
+  config: ReleaseConfig;
+  plan: ReleasePlan;
+  /** Release folder and its release files (relative path -> SHA-256). */
+  outDir: string;
+  files: Record<string, string>;
+  settings: HubSettings & { accessToken: string };
+  /** Retrying fetch for the calls made here (pushFolder adds its own retries). */
+  fetch: typeof fetch;
+  /** Tag for the commit (not with a pull request). */
+  tag?: string;
+  /** Open a pull request instead of committing to main. */
+  createPr?: boolean;
+  toolVersion: string;
+}
+
+export async function publishStep(input: PublishStepInput): Promise<PushFolderResult> {
+  const { config, plan, settings } = input;
+  const target = config.release.target;
+  if (plan.unreachable) throw new RuntimeError(`cannot publish to ${target}: the target could not be read (${plan.unreachable})`);
+
+  const verified = await verifyReleaseFolder({ folder: input.outDir, config, maxRowGroupRows: config.release.rowGroupSize });
+  if (verified.problems.length > 0) {
+    throw new RuntimeError(
+      `the release in ${input.outDir} fails verification, nothing was pushed:\n  ${verified.problems.slice(0, 20).join("\n  ")}`,
+    );
+  }
+  log.info(`publish: release verified (${verified.checks.length} checks)`);
+
+  const client = { hubUrl: settings.hubUrl, accessToken: settings.accessToken, fetch: input.fetch };
+  let parent = plan.head;
+  if (plan.repoMissing) parent = await createTargetRepo(input, client);
+
+  // Access before data: a gated or private release must never be readable, even for a moment.
+  const { gated } = config.release;
+  const visibility = config.release.private;
+  if (gated !== undefined || visibility !== undefined) {
+    await updateRepoSettings({
+      repo: target,
+      ...(gated !== undefined && { gated: gated.mode }),
+      ...(visibility !== undefined && { private: visibility }),
+      ...client,
+    });
+    log.info(`publish: ${target}: ${[gated && `gated (${gated.mode})`, visibility !== undefined && (visibility ? "private" : "public")].filter(Boolean).join(", ")}`);
+  }
+
+  const tag = input.createPr ? undefined : input.tag;
+  if (input.createPr && input.tag) log.warn(`publish: --tag ${input.tag} is not applied to a pull request; tag the merge commit instead`);
+  return pushFolder({
+    repo: target,
+    folder: input.outDir,
+    files: Object.keys(input.files),
+    localSha256: input.files,
+    deleteGlobs: ownedRemoteGlobs(config.release.split),
+    parentCommit: parent,
+    message: `idclusters ${input.toolVersion}: ${plan.rows.current} rows, ${plan.identities.current} identities`,
+    ...(input.createPr && { createPr: true }),
+    ...(tag && { tag }),
+    hubUrl: settings.hubUrl,
+    accessToken: settings.accessToken,
+    offline: settings.offline,
+    etagTimeoutMs: settings.etagTimeoutMs,
+    downloadTimeoutMs: settings.downloadTimeoutMs,
+    // pushFolder wraps the plain fetch with retries itself: a retrying fetch inside would nest them.
+  });
+}
+
+/**
+ * Creates the target the plan found missing (visibility from the config, else the Hub's default
+ * for the owner) and returns its head. Created meanwhile by someone else: fine only while it holds
+ * nothing but its creation commit.
+ */
+async function createTargetRepo(input: PublishStepInput, client: { hubUrl: string; accessToken: string; fetch: typeof fetch }): Promise<string> {
+  const target = input.config.release.target;
+  const visibility = input.config.release.private;
+  if (await createRepoIfMissing({ repo: target, ...(visibility !== undefined && { private: visibility }), ...client })) {
+    log.info(`publish: created dataset repo ${target}${visibility === undefined ? "" : visibility ? " (private)" : " (public)"}`);
+  }
+  const state = await readTarget({ target, settings: input.settings, fetch: input.fetch });
+  if (state.status !== "present") throw new RuntimeError(`publish: ${target} cannot be read after creating it (${state.status === "unreachable" ? state.reason : "missing"})`);
+  const foreign = Object.keys(state.files).filter((path) => path !== ".gitattributes");
+  if (foreign.length > 0) {
+    throw new RuntimeError(`publish: ${target} was created by someone else since the plan and holds ${foreign.length} file(s); nothing was changed: rerun to plan against it`);
+  }
+  return state.head;
+}
