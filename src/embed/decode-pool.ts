@@ -1,7 +1,10 @@
 /**
  * A small pool of worker threads that decode images (`decodeImage`) in parallel with inference.
- * The caller bounds how many requests are in flight (the embed stage keeps a fixed look-ahead
- * window), so memory stays bounded; the pool itself just spreads requests over its workers.
+ * The caller bounds the decoded bytes in flight (the embed stage admits rows against a byte
+ * budget), so memory stays bounded; the pool itself just spreads requests over its workers.
+ * Large images are decoded on this thread instead (sharp still decodes them on libuv's threads):
+ * a worker hands pixels over only as a copy, twice the image's memory, which sits in the worker
+ * until its next garbage collection, and for a large image the copy costs more than the worker saves.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -25,6 +28,12 @@ export function defaultDecodeWorkers(): number {
   const cores = availableParallelism();
   return cores <= 2 ? 0 : Math.min(4, cores - 1);
 }
+
+/**
+ * Decoded size from which an image is decoded on the calling thread: 32 MiB, about 11 megapixels,
+ * far above face datasets' images (0.25-1 Mpx), which keep the workers.
+ */
+export const INLINE_DECODE_BYTES = 32 * 2 ** 20;
 
 interface Pending {
   resolve(image: RgbImage): void;
@@ -80,10 +89,13 @@ export class DecodePool {
     this.pending.clear();
   }
 
-  /** Decodes one image; rejects with `ImageDecodeError` (bad image) or another error (pool broken). */
-  async decode(bytes: Uint8Array): Promise<RgbImage> {
+  /**
+   * Decodes one image; rejects with `ImageDecodeError` (bad image) or another error (pool broken).
+   * `decodedBytes` (from `decodedByteSize`) sends a large image to the calling thread.
+   */
+  async decode(bytes: Uint8Array, decodedBytes = 0): Promise<RgbImage> {
     if (this.failure) throw this.failure;
-    if (this.workers.length === 0) return decodeImage(bytes, this.options);
+    if (this.workers.length === 0 || decodedBytes >= INLINE_DECODE_BYTES) return decodeImage(bytes, this.options);
     const slot = this.workers.reduce((best, s) => (s.inFlight < best.inFlight ? s : best));
     slot.inFlight++;
     const id = this.nextId++;

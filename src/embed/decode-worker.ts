@@ -18,7 +18,7 @@ export type DecodeReply =
 const port = parentPort;
 if (port) {
   port.on("message", (request: DecodeRequest) => {
-    decodeImage(request.bytes, request.options).then(
+    decodeImage(request.bytes, { ...request.options, transferable: true }).then(
       (image) => {
         const reply: DecodeReply = { id: request.id, ok: true, data: image.data, width: image.width, height: image.height };
         port.postMessage(reply, [image.data.buffer as ArrayBuffer]);

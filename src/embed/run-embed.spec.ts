@@ -209,3 +209,40 @@ test("a source with no usable image still writes a well-formed [0, d] .npy", asy
   assert.deepEqual([summary.rows, summary.errors, summary.embeddings], [1, 1, 0]);
   assert.deepEqual(parseNpy(await readFile(join(out, "embeddings.npy"))).shape, [0, 4]);
 });
+
+test("decoded pixels in flight stay within the byte budget: batches are cut, one huge image goes alone, outputs are unchanged", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "idc-embed-budget-"));
+  const out = await mkdtemp(join(tmpdir(), "idc-embed-out-"));
+  t.after(() => Promise.all([rm(dir, { recursive: true }), rm(out, { recursive: true })]));
+  // Decoded sizes (width x height x 3): a-d 3,000 B each, e 18,000 B (above the budget), f 300 B,
+  // g is not an image (no pixels), h 3,000 B. Budget 10,000 B, batches of 4.
+  const sizes: Record<string, [number, number]> = { a: [100, 10], b: [100, 10], c: [100, 10], d: [100, 10], e: [200, 30], f: [10, 10], h: [100, 10] };
+  for (const [i, [name, [width, height]]] of Object.entries(sizes).entries()) {
+    const png = await sharp({ create: { width, height, channels: 3, background: { r: 10 + i * 30, g: 5, b: 5 } } }).png().toBuffer();
+    await writeFile(join(dir, `${name}.png`), png);
+  }
+  await writeFile(join(dir, "g.png"), "not an image\n");
+
+  class RecordingEngine extends FakeEngine {
+    batches: string[][] = [];
+    override async process(images: readonly RgbImage[]): Promise<FaceResult[]> {
+      const names = Object.keys(sizes);
+      this.batches.push(images.map((image) => names[(image.data[0]! - 10) / 30]!));
+      return super.process(images);
+    }
+  }
+  const budgeted = new RecordingEngine();
+  const { summary, warnings } = await run(dir, join(out, "budget"), budgeted, { batchSize: 4, decodeBudgetBytes: 10_000 });
+  assert.deepEqual(budgeted.batches, [["a", "b", "c"], ["d"], ["e"], ["f", "h"]]);
+  assert.equal(summary.peakDecodedBytes, 18_000, "the lone huge image is the peak; no batch went above the budget");
+  assert.deepEqual([summary.rows, summary.ok, summary.errors], [8, 7, 1]);
+  assert.equal(warnings.filter((w) => /engine batches are cut to keep decoded pixels within/.test(w)).length, 1);
+
+  const unbounded = new RecordingEngine();
+  const plain = await run(dir, join(out, "plain"), unbounded, { batchSize: 4, decodeBudgetBytes: 2 ** 30 });
+  assert.deepEqual(unbounded.batches, [["a", "b", "c", "d"], ["e", "f", "h"]]);
+  assert.equal(plain.summary.peakDecodedBytes, 4 * 3000 + 18_000 + 300 + 3000, "everything in flight at once");
+  for (const file of ["embeddings.npy", "index.jsonl"]) {
+    assert.deepEqual(await readFile(join(out, "budget", file)), await readFile(join(out, "plain", file)), file);
+  }
+});

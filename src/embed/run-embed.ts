@@ -1,8 +1,16 @@
 /**
  * The embed stage: source rows -> sha256 -> cache lookup -> decode (worker threads) -> face engine in
  * batches -> durable cache -> `embeddings.npy` + index. Decoding of the next rows runs in the pool
- * while the engine works on the current batch, through a bounded look-ahead window of two batches
- * (decoded pixels held at once: about three batches' worth, whatever the source size).
+ * while the engine works on the current batch, through a look-ahead window of at most two batches.
+ *
+ * Memory: decoded pixels in flight (decoding, waiting in the window, in the engine's batch) are
+ * capped by a byte budget, not by a count of images: a row is admitted into decoding only when its
+ * size, read from the image header, fits beside the pixels already in flight (one image is always
+ * admitted, so an image larger than the whole budget still goes through, alone). When the next
+ * image does not fit, the batch collected so far goes to the engine early, which frees its pixels.
+ * So ordinary images fill whole batches, while 10^8-pixel ones go one or two at a time. (The face
+ * engine needs the full images of a batch until it returns: it detects and aligns each, then embeds
+ * all the crops.)
  *
  * Resume: every engine batch is stored in the cache before the next one starts (`EmbedCache`), and
  * outputs are written only at the end, from the results in row order, so a run killed at any moment
@@ -23,10 +31,11 @@ import { log } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
 import type { FaceResult } from "../faces/index.ts";
 import type { DecodeImageParams } from "../source/index.ts";
-import { ImageDecodeError } from "../source/index.ts";
+import { decodedByteSize, ImageDecodeError } from "../source/index.ts";
 import type { ImageSource, SourceImage } from "../source/index.ts";
 import { EmbedCache, type EmbedFingerprintParams, type EmbedRecord } from "./embed-cache.ts";
 import { DecodePool } from "./decode-pool.ts";
+import { defaultDecodeBudget } from "./default-decode-budget.ts";
 import { writeEmbedOutputs, type EmbedRow } from "./embed-outputs.ts";
 
 /** The part of `FaceEngine` this stage uses (tests pass a small fake). */
@@ -57,6 +66,11 @@ export interface RunEmbedParams {
   decode?: DecodeImageParams;
   /** Decode worker threads (default `defaultDecodeWorkers()`; 0 = main thread, sharp still decodes off it). */
   decodeWorkers?: number;
+  /**
+   * Most bytes of decoded RGB pixels in flight (decoding, waiting, in the engine's batch); default
+   * `defaultDecodeBudget()`, 512 MiB on machines with 8 GiB or more. One image is always admitted.
+   */
+  decodeBudgetBytes?: number;
   /** Folder for the aligned 112x112 crops as PNG (the engine must keep crops). */
   dumpCropsDir?: string;
   /** Embedding width to use when every row is cached and the engine is not created. */
@@ -83,6 +97,11 @@ export interface EmbedSummary {
   indexPath?: string;
   /** Every bad row: file name and reason. */
   problems: { row: number; fileName: string; reason: string }[];
+  /**
+   * Most decoded bytes held at once (decoding, waiting, in the engine), by the images' header sizes:
+   * at most the decode budget, or one image's size when a single image is larger.
+   */
+  peakDecodedBytes: number;
 }
 
 interface Prepared {
@@ -91,6 +110,15 @@ interface Prepared {
   cached?: EmbedRecord;
   decoded?: RgbImage;
   error?: string;
+  /** Budget this row holds from admission until its batch is done (its decoded size, from the header). */
+  budgetBytes: number;
+}
+
+/** A row looked at (hash, cache, header) but not decoded yet. */
+interface Inspected {
+  prepared: Prepared;
+  /** Encoded bytes, when the row still has to be decoded. */
+  bytes?: Uint8Array;
 }
 
 /** File name of a dumped crop: row number first so a listing follows row order. */
@@ -129,19 +157,24 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
   const cropWanted = (row: number, fileName: string) =>
     params.dumpCropsDir !== undefined && !existsSync(join(params.dumpCropsDir, cropFileName(row, fileName)));
 
-  const prepare = async (source: SourceImage): Promise<Prepared> => {
+  const inspect = async (source: SourceImage): Promise<Inspected> => {
     const { bytes, ...image } = source;
-    if (!bytes) return { image, imageSha256: null, error: source.problem ?? "no image bytes" };
+    if (!bytes) return { prepared: { image, imageSha256: null, error: source.problem ?? "no image bytes", budgetBytes: 0 } };
     const imageSha256 = createHash("sha256").update(bytes).digest("hex");
     const cached = cache.get(imageSha256);
     // A cached row is redone only when --dump-crops wants a crop that is not on disk yet.
-    if (cached && !cropWanted(image.row, image.fileName)) return { image, imageSha256, cached };
+    if (cached && !cropWanted(image.row, image.fileName)) return { prepared: { image, imageSha256, cached, budgetBytes: 0 } };
+    return { prepared: { image, imageSha256, budgetBytes: await decodedByteSize(bytes, params.decode) }, bytes };
+  };
+
+  const decode = async (prepared: Prepared, bytes: Uint8Array): Promise<Prepared> => {
     try {
-      return { image, imageSha256, decoded: await pool.decode(bytes) };
+      prepared.decoded = await pool.decode(bytes, prepared.budgetBytes);
     } catch (error) {
-      if (error instanceof ImageDecodeError) return { image, imageSha256, error: error.reason };
-      throw error;
+      if (!(error instanceof ImageDecodeError)) throw error;
+      prepared.error = error.reason;
     }
+    return prepared;
   };
 
   const finish = (prepared: Prepared, record: EmbedRecord | undefined, error?: string) => {
@@ -171,6 +204,11 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
     if (batch.length === 0) return;
     engine ??= await params.createEngine();
     const results = await engine.process(batch.map((p) => p.decoded!));
+    // The full images are not needed any more: let them go before the cache write and the next decodes.
+    for (const p of batch) {
+      p.decoded = undefined;
+      release(p);
+    }
     if (results.length !== batch.length) throw new Error(`face engine returned ${results.length} results for ${batch.length} images`);
     const records = results.map(recordOf);
     await cache.putBatch(batch.map((p, i) => ({ imageSha256: p.imageSha256!, record: records[i]! })));
@@ -190,32 +228,68 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
   };
 
   // Rows finish out of order only inside a batch; `rows` is sorted by row at the end anyway.
+  // Rows flow source -> `inspecting` (hash, cache, header: started ahead, concurrently) -> admitted
+  // in row order against the budget -> `window` (decoding) -> batch. Admission happens only here,
+  // in the loop, so batch boundaries depend on the images alone, never on timing.
   const lookahead = batchSize * 2;
+  const budget = Math.max(1, params.decodeBudgetBytes ?? defaultDecodeBudget());
   const iterator = params.source.images()[Symbol.asyncIterator]();
+  const inspecting: Promise<Inspected>[] = [];
   const window: Promise<Prepared>[] = [];
+  let inFlightBytes = 0;
+  let peakDecodedBytes = 0;
   let exhausted = false;
+  let cutNoted = false;
+  const release = (prepared: Prepared) => {
+    inFlightBytes -= prepared.budgetBytes;
+    prepared.budgetBytes = 0;
+  };
+  // A promise read later must not count as an unhandled rejection (which would end the process)
+  // in the meantime: only a broken pool or a failing source rejects, and the loop sees it in turn.
+  const quiet = <T>(promise: Promise<T>) => (promise.catch(() => {}), promise);
+  /** Tops up the look-ahead; returns with the next row still inspecting when its pixels do not fit yet. */
   const fill = async () => {
-    while (!exhausted && window.length < lookahead) {
-      const next = await iterator.next();
-      if (next.done) exhausted = true;
-      else {
-        const prepared = prepare(next.value);
-        // Only a broken pool rejects; the loop sees it when it reaches this row. Until then the
-        // promise must not count as an unhandled rejection (which would end the process).
-        prepared.catch(() => {});
-        window.push(prepared);
+    for (;;) {
+      while (!exhausted && inspecting.length + window.length < lookahead) {
+        const next = await iterator.next();
+        if (next.done) exhausted = true;
+        else inspecting.push(quiet(inspect(next.value)));
       }
+      if (inspecting.length === 0) return;
+      const { prepared, bytes } = await inspecting[0]!;
+      if (bytes) {
+        if (inFlightBytes > 0 && inFlightBytes + prepared.budgetBytes > budget) return;
+        inFlightBytes += prepared.budgetBytes;
+        peakDecodedBytes = Math.max(peakDecodedBytes, inFlightBytes);
+        window.push(quiet(decode(prepared, bytes)));
+      } else window.push(Promise.resolve(prepared));
+      inspecting.shift();
     }
   };
 
   try {
     let batch: Prepared[] = [];
     await fill();
-    while (window.length > 0) {
+    while (window.length > 0 || inspecting.length > 0) {
+      if (window.length === 0) {
+        // The next image waits for pixels only this batch holds: run it now, short.
+        if (batch.length === 0) throw new Error("embed: decode budget accounting is off (nothing in flight, yet nothing admitted)");
+        if (!cutNoted) {
+          cutNoted = true;
+          log.info(`embed: large images: engine batches are cut to keep decoded pixels within ${(budget / 2 ** 20).toFixed(0)} MiB`);
+        }
+        await runBatch(batch);
+        batch = [];
+        await fill();
+        continue;
+      }
       const prepared = await window.shift()!;
+      // A row that failed to decode holds no pixels: free its share before admitting more.
+      if (prepared.error !== undefined) release(prepared);
       await fill();
-      if (prepared.error !== undefined) finish(prepared, undefined, prepared.error);
-      else if (prepared.cached) {
+      if (prepared.error !== undefined) {
+        finish(prepared, undefined, prepared.error);
+      } else if (prepared.cached) {
         cachedCount++;
         finish(prepared, prepared.cached);
       } else {
@@ -223,6 +297,7 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
         if (batch.length >= batchSize) {
           await runBatch(batch);
           batch = [];
+          await fill();
         }
       }
     }
@@ -230,6 +305,8 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
   } finally {
     progress.stop();
     await pool.close();
+    // A run that stops early lets the source release what it holds (a Parquet reader thread).
+    await iterator.return?.().catch(() => {});
   }
 
   rows.sort((a, b) => a.row - b.row);
@@ -259,5 +336,6 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
     embeddingsPath: params.embeddingsPath,
     indexPath: params.indexPath,
     problems,
+    peakDecodedBytes,
   };
 }

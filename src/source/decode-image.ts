@@ -10,6 +10,11 @@ import sharp from "sharp";
 import type { RgbImage } from "../common/image.ts";
 import { transformImage, type ImageTransform } from "./transform-image.ts";
 
+// libvips' operation cache (50 MB, 100 operations by default) keeps recent results for when the
+// same operation runs again on the same input: never the case here, every image is decoded once.
+// Off, so memory goes as soon as an image is done.
+sharp.cache(false);
+
 /** Default pixel limit, the config's `faces.max_pixels` default: 100 megapixels (10,000 x 10,000). */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
@@ -33,6 +38,12 @@ export interface DecodeImageParams {
   failOn?: "truncated" | "error" | "warning";
   /** Resize and re-encode first (the release's `images` transform), then decode the result. */
   transform?: ImageTransform;
+  /**
+   * Return the pixels in a buffer that `postMessage` can transfer (decode workers). That costs a
+   * copy; by default sharp's own buffer is handed over as it is, so a 10^8-pixel image occupies its
+   * 300 MB once, not twice.
+   */
+  transferable?: boolean;
 }
 
 /**
@@ -82,8 +93,11 @@ export async function decodeImage(bytes: Uint8Array, params: DecodeImageParams =
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new ImageDecodeError(`decoded to ${info.channels} channels, expected 3`);
-    // A fresh, exactly-sized copy: sharp's Buffer may sit in a shared pool, and this one is transferable.
-    return { data: new Uint8Array(data), width: info.width, height: info.height };
+    // sharp's Buffer owns its whole (external) ArrayBuffer: use it as it is, unless a worker must
+    // transfer it (external buffers are not transferable) or it is a view into a larger allocation.
+    const whole = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength;
+    const pixels = whole && !params.transferable ? new Uint8Array(data.buffer, 0, data.byteLength) : new Uint8Array(data);
+    return { data: pixels, width: info.width, height: info.height };
   } catch (error) {
     if (error instanceof ImageDecodeError) throw error;
     const message = error instanceof Error ? error.message : String(error);

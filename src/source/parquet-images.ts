@@ -1,23 +1,26 @@
 /**
  * Images stored in Parquet shards, as on the Hub (`jxie/celeba-hq`: `data/train-00000-of-00006-<hash>.parquet`,
  * column `image` = Struct<bytes: Binary, path: Utf8>, see ../shared/docs/hf-parquet-and-card.md), read
- * ROW GROUP BY ROW GROUP: the file is opened as a Blob, parquet-wasm fetches only the byte ranges of
- * the row group being read, so memory is bounded by one row group whatever the shard size (the real
- * source has 450 MB shards).
+ * ROW GROUP BY ROW GROUP: parquet-wasm fetches only the byte ranges of the row group being read, so
+ * memory is bounded by one row group whatever the shard size (the real source has 450 MB shards).
+ *
+ * Bad files fail early and by name. Opening checks every shard's footer and schema: the image
+ * column must exist and hold images (a `datasets` Image struct, or plain binary), else a
+ * `UsageError` naming the file, the column, its type and the columns there are; a truncated file
+ * or a broken footer is one too ("not a readable Parquet file"). A row group that cannot be read
+ * (corrupt page or column chunk) stops the run with a `RuntimeError` naming the file and the row
+ * group: skipping it would silently lose its rows and shift every later row number, which the
+ * labels depend on; a damaged local copy is for the user to fetch again (the embed cache keeps
+ * what was done). parquet-wasm runs on a worker thread (`ParquetReader`), so its crash on corrupt
+ * data is such an error, not a dead process.
  */
-import { openAsBlob } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { tableFromIPC } from "apache-arrow";
-import { ParquetFile } from "parquet-wasm";
-import { UsageError } from "../common/errors.ts";
+import { Type, type Field, type Schema } from "apache-arrow";
+import { RuntimeError, UsageError } from "../common/errors.ts";
+import { arrowTypeName } from "./arrow-type-name.ts";
 import { plainValue, type ImageSource, type SourceImage } from "./image-source.ts";
-
-/** Something parquet-wasm can read ranges from: a `Blob` (tests wrap one to watch the reads). */
-export interface ByteRangeSource {
-  readonly size: number;
-  slice(start?: number, end?: number): Blob;
-}
+import { ParquetReader, ParquetReadError } from "./parquet-reader.ts";
 
 export interface ParquetImagesParams {
   /** Shard files in source order (see `selectSplitShards`). */
@@ -26,8 +29,8 @@ export interface ParquetImagesParams {
   imageColumn?: string;
   /** Other columns to carry along into `SourceImage.extra` (e.g. `label`). */
   passThrough?: string[];
-  /** Opens a file for range reads; defaults to `fs.openAsBlob` (tests inject a recording wrapper). */
-  openFile?: (path: string) => Promise<ByteRangeSource>;
+  /** Called with every byte range [start, end) read from a shard (tests check reads stay within a row group). */
+  onRead?: (file: string, start: number, end: number) => void;
 }
 
 /**
@@ -53,13 +56,32 @@ export async function selectSplitShards(params: { snapshotDir: string; split: st
   return shards.map((f) => join(dataDir, f));
 }
 
-async function openShard(path: string, openFile: ParquetImagesParams["openFile"]): Promise<ParquetFile> {
-  const handle = openFile ? await openFile(path) : await openAsBlob(path);
+const BINARY = new Set<Type>([Type.Binary, Type.LargeBinary, Type.BinaryView]);
+const STRING = new Set<Type>([Type.Utf8, Type.LargeUtf8, Type.Utf8View]);
+const EXPECTED_IMAGE = "an image struct {bytes: binary, path: string} (or binary)";
+
+/** Footer of one shard: a `UsageError` naming the file when it is not a readable Parquet file. */
+async function openShard(reader: ParquetReader, file: string): Promise<{ schema: Schema; rowGroupRows: number[] }> {
   try {
-    return await ParquetFile.fromFile(handle as Blob);
+    return await reader.open(file);
   } catch (error) {
-    throw new UsageError(`${path} is not a readable Parquet file: ${error instanceof Error ? error.message : String(error)}`);
+    if (!(error instanceof ParquetReadError)) throw error;
+    throw new UsageError(`${file} is not a readable Parquet file: ${error.reason}`);
   }
+}
+
+/** The columns must exist, and the image column must hold images (see `EXPECTED_IMAGE`). */
+function checkSchema(file: string, schema: Schema, imageColumn: string, passThrough: string[]): void {
+  const names = schema.fields.map((f) => f.name);
+  for (const column of [imageColumn, ...passThrough]) {
+    if (!names.includes(column)) throw new UsageError(`${file}: no column "${column}" (columns: ${names.join(", ") || "none"})`);
+  }
+  const type = schema.fields.find((f) => f.name === imageColumn)!.type;
+  const child = (name: string) => type.children?.find((f: Field) => f.name === name)?.type.typeId;
+  const isImage =
+    BINARY.has(type.typeId) ||
+    (type.typeId === Type.Struct && BINARY.has(child("bytes")!) && (child("path") === undefined || STRING.has(child("path")!)));
+  if (!isImage) throw new UsageError(`${file}: column "${imageColumn}" is ${arrowTypeName(type)}, expected ${EXPECTED_IMAGE}`);
 }
 
 function imageBytesOf(cell: unknown): { bytes?: Uint8Array; path?: string } {
@@ -74,44 +96,47 @@ function imageBytesOf(cell: unknown): { bytes?: Uint8Array; path?: string } {
   return {};
 }
 
-/** Opens the shards, checks the columns exist, and counts rows from the footers (no data read yet). */
+/** Opens the shards, checks their schemas, and counts rows from the footers (no data read yet). */
 export async function openParquetImages(params: ParquetImagesParams): Promise<ImageSource> {
   const imageColumn = params.imageColumn ?? "image";
   const passThrough = params.passThrough ?? [];
+  const onRead = params.onRead;
   let total = 0;
-  for (const file of params.files) {
-    const shard = await openShard(file, params.openFile);
-    try {
-      const schema = shard.schema();
-      for (const column of [imageColumn, ...passThrough]) {
-        let index = -1;
-        try {
-          index = schema.indexOf(column);
-        } catch {
-          // parquet-wasm throws for an unknown name
-        }
-        if (index < 0) throw new UsageError(`${file} has no column "${column}"`);
-      }
-      total += shard.metadata().fileMetadata().numRows();
-    } finally {
-      shard.free();
+  // The reader's thread (a second or two to start on a busy machine) serves the first pass over
+  // the images too; idle in between, it does not keep the process alive.
+  let spare: ParquetReader | undefined = new ParquetReader({ onRead });
+  try {
+    for (const file of params.files) {
+      const { schema, rowGroupRows } = await openShard(spare, file);
+      checkSchema(file, schema, imageColumn, passThrough);
+      total += rowGroupRows.reduce((n, rows) => n + rows, 0);
     }
+  } catch (error) {
+    await spare.close();
+    throw error;
   }
   const columns = [imageColumn, ...passThrough];
   return {
     total,
     description: `${params.files.length} Parquet shard(s), ${total} rows`,
     async *images(): AsyncGenerator<SourceImage> {
-      let row = 0;
-      for (const file of params.files) {
-        const shard = await openShard(file, params.openFile);
-        const shardName = relative(join(file, "..", ".."), file).split(sep).join("/");
-        try {
-          const groups = shard.metadata().numRowGroups();
+      const reader = spare ?? new ParquetReader({ onRead });
+      spare = undefined;
+      try {
+        let row = 0;
+        for (const file of params.files) {
+          const { schema, rowGroupRows } = await openShard(reader, file);
+          // Checked when opened; checked again in case the file was replaced since.
+          checkSchema(file, schema, imageColumn, passThrough);
+          const shardName = relative(join(file, "..", ".."), file).split(sep).join("/");
           let rowInShard = 0;
-          for (let group = 0; group < groups; group++) {
-            const wasmTable = await shard.read({ rowGroups: [group], columns });
-            const table = tableFromIPC(wasmTable.intoIPCStream());
+          for (const [group, groupRows] of rowGroupRows.entries()) {
+            const table = await reader.readRowGroup(file, group, columns).catch((error: unknown) => {
+              if (!(error instanceof ParquetReadError)) throw error;
+              // "k of n" counts from 1; shard rows count from 0, as in the other row messages.
+              const rows = groupRows > 0 ? ` (shard rows ${rowInShard}-${rowInShard + groupRows - 1})` : "";
+              throw new RuntimeError(`${file}: row group ${group + 1} of ${rowGroupRows.length}${rows} cannot be read: ${error.reason}`);
+            });
             const images = table.getChild(imageColumn);
             const extras = passThrough.map((name) => [name, table.getChild(name)] as const);
             for (let i = 0; i < table.numRows; i++, row++, rowInShard++) {
@@ -124,9 +149,9 @@ export async function openParquetImages(params: ParquetImagesParams): Promise<Im
               yield image;
             }
           }
-        } finally {
-          shard.free();
         }
+      } finally {
+        await reader.close();
       }
     },
   };
