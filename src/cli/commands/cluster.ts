@@ -14,6 +14,7 @@ import { log } from "../../common/logger.ts";
 import { startProgress } from "../../common/progress.ts";
 import type { Progress } from "../../common/progress.ts";
 import { loadConfig } from "../../config/index.ts";
+import { lockWorkDir } from "../../pipeline/work-dir-lock.ts";
 import { runCluster } from "../../cluster/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 import type { ClusterArgs } from "../options/cluster.ts";
@@ -29,6 +30,8 @@ export const clusterCommand: CommandModule<GlobalArgs, ClusterArgs> = {
     let statsOut = args.statsOut;
     if (args.config) {
       const config = await loadConfig({ file: args.config, workDir: args.workDir });
+      // One process per work dir (issue #10); the lock goes when the process exits.
+      await lockWorkDir({ workDir: config.workDir, command: "cluster" });
       embeddings ??= join(config.workDir, "embeddings.npy");
       eps ??= config.clustering.eps;
       minSamples ??= config.clustering.minSamples;

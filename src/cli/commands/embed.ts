@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { log } from "../../common/logger.ts";
 import { loadConfig } from "../../config/index.ts";
+import { lockWorkDir } from "../../pipeline/work-dir-lock.ts";
 import { adHocCacheRoot, fingerprintOf, openLocalSource, parseShardSpec, prepareEmbedShard, type EmbedPlan, type EmbedShardRun } from "../../embed/index.ts";
 import { planFromConfig } from "../../pipeline/embed-plan-from-config.ts";
 import { pullReleaseInputs } from "../../pipeline/pull-inputs.ts";
@@ -47,6 +48,9 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
     let shard: EmbedShardRun | undefined;
     if (args.config) {
       const config = await loadConfig({ file: args.config, workDir: args.workDir });
+      // One process per work dir (issue #10), the lock dropped when the process exits; shards of
+      // one work dir may run side by side (each writes its own partial; the cache is shared safely).
+      if (!args.shard) await lockWorkDir({ workDir: config.workDir, command: "embed" });
       plan = await planFromConfig(config, await pullReleaseInputs(config, hub));
       if (args.device) plan.device = args.device;
       if (args.batchSize) plan.batchSize = args.batchSize;

@@ -10,6 +10,7 @@
 import { join, resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { loadConfig } from "../../config/index.ts";
+import { lockWorkDir } from "../../pipeline/work-dir-lock.ts";
 import { expandPartialArgs, findPartialDirs, fingerprintOf, mergeEmbedPartials, partialIdentityOf, sourceKeyOf, type MergeEmbedPartialsParams } from "../../embed/index.ts";
 import { planFromConfig } from "../../pipeline/embed-plan-from-config.ts";
 import { pullReleaseInputs } from "../../pipeline/pull-inputs.ts";
@@ -22,6 +23,8 @@ export const mergeCommand: CommandModule<GlobalArgs, MergeArgs> = {
     let params: MergeEmbedPartialsParams;
     if (args.config) {
       const config = await loadConfig({ file: args.config, workDir: args.workDir });
+      // One process per work dir (issue #10); the lock goes when the process exits.
+      await lockWorkDir({ workDir: config.workDir, command: "merge" });
       // The config's source and models are pulled (cached) to check the partials really slice them.
       const plan = await planFromConfig(config, await pullReleaseInputs(config, { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir }));
       const identity = partialIdentityOf({
