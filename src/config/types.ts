@@ -98,7 +98,7 @@ export interface GatedConfig {
 export interface ReleaseTargetConfig {
   target: string;
   split: string;
-  /** Visibility when a push creates the repo; undefined leaves it to the Hub (the owner's default). */
+  /** Unset: the Hub decides (owner's default). true: created private, an existing public repo made private. false: created public (an existing private repo is never made public). */
   private?: boolean;
   /** Undefined: the config does not gate the repo. */
   gated?: GatedConfig;

@@ -9,12 +9,13 @@
 import { openAsBlob } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { HubApiError, commitIter, createRepo, datasetInfo, listCommits, listFiles, modelInfo, repoExists } from "@huggingface/hub";
+import { HubApiError, commitIter, datasetInfo, listCommits, listFiles, modelInfo, repoExists } from "@huggingface/hub";
 import type { CommitOperation, ListFileEntry } from "@huggingface/hub";
 import picomatch from "picomatch";
 import { RuntimeError, UsageError } from "../common/errors.ts";
 import { log, registerSecret } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
+import { createRepoIfMissing } from "./create-repo-if-missing.ts";
 import { createTag } from "./create-tag.ts";
 import { gitBlobSha1OfFile, sha256OfFile } from "../common/file-hashes.ts";
 import { toHubFailure } from "./hub-failure.ts";
@@ -96,7 +97,7 @@ export interface PushFolderResult {
 
 // Like `huggingface_hub.upload_folder`: never publish git metadata or the Hub client's own cache;
 // nor idclusters' own bookkeeping in a release folder (its ownership marker and staging folder).
-const IGNORED_LOCAL = picomatch([".git/**", ".cache/huggingface/**", ".idclusters-release.json", ".idclusters-staging/**"], { dot: true });
+const IGNORED_LOCAL = picomatch([".git/**", ".cache/huggingface/**", ".idclusters-release.json", ".idclusters-release.lock", ".idclusters-staging/**"], { dot: true });
 
 export async function pushFolder(params: PushFolderParams): Promise<PushFolderResult> {
   const repo = parseHubRepo(params.repo, params.repoType ?? "dataset");
@@ -127,13 +128,9 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
     const exists = await repoExists({ repo, ...client });
     if (!exists && params.dryRun) repoMissing = true;
     else if (!exists) {
-      await createRepo({ repo, ...(params.private !== undefined && { private: params.private }), ...client }).catch(
-        (error: unknown) => {
-          // Created by someone else meanwhile: fine, we commit on top of whatever is there.
-          if (!(error instanceof HubApiError && error.statusCode === 409)) throw error;
-        },
-      );
-      log.info(`created ${repo.type} repo ${repo.name}${params.private ? " (private)" : ""}`);
+      // Created by someone else meanwhile (409): fine, we commit on top of whatever is there.
+      const created = await createRepoIfMissing({ repo: repo.name, repoType: repo.type, ...(params.private !== undefined && { private: params.private }), ...client });
+      if (created) log.info(`created ${repo.type} repo ${repo.name}${params.private === undefined ? "" : params.private ? " (private)" : " (public)"}`);
     }
     if (!repoMissing) parentCommit = await headCommit(repo, branch, client);
     if (!repoMissing) for await (const entry of listFiles({ repo, revision: parentCommit, recursive: true, ...client })) {

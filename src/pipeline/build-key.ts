@@ -35,7 +35,8 @@ export async function buildKeyOf(params: BuildKeyParams): Promise<string> {
       recognizer: { ...recognizer, location: where(recognizer.location) },
       // Only what changes the release files: device and batch size do not.
       faces: { noFace: config.faces.noFace, maxPixels: config.faces.maxPixels },
-      release: { ...config.release, tag: null },
+      // Visibility is a repo setting, not content: changing it re-exports nothing.
+      release: { ...config.release, tag: null, private: null },
     },
     models: [params.inputs.detector.sha256, params.inputs.recognizer.sha256],
     source: params.inputs.sourceCommit ?? null,

@@ -9,6 +9,7 @@ import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import { saveCardInputs, writeCard, type CardChangelog, type CardInputs } from "../card/index.ts";
 import { pullSnapshot, type HubSettings } from "../hub/index.ts";
+import type { TargetState } from "./read-target.ts";
 import type { ExportFromConfigResult } from "./export-from-config.ts";
 
 export interface CardStepInput {
@@ -23,8 +24,8 @@ export interface CardStepInput {
   previousCommit: string | null;
   changelog: CardChangelog | null;
   toolVersion: string;
-  settings: HubSettings;
-  fetch: typeof fetch;
+  /** The card to merge into (cardToMerge), if any. */
+  existing?: { text: string; name: string };
 }
 
 export interface CardStepOutput {
@@ -46,19 +47,31 @@ export async function cardStep(input: CardStepInput): Promise<CardStepOutput> {
     ...(input.buildKey && { buildKey: input.buildKey }),
     ...(input.changelog && { changelog: input.changelog }),
   };
-  const existing = await existingCard(input);
-  const written = await writeCard({ inputs, outDir: input.staging, ...(existing && { existingCard: existing.text, existingName: existing.name }) });
+  const written = await writeCard({ inputs, outDir: input.staging, ...(input.existing && { existingCard: input.existing.text, existingName: input.existing.name }) });
   await saveCardInputs({ inputs, path: join(input.staging, "card-inputs.json") });
   log.info(`run: card: README.md with ${written.assets.length} plot(s)`);
   return { files: ["README.md", "card-inputs.json", ...written.assets.map((path) => relative(input.staging, path).split(sep).join("/"))] };
 }
 
 /**
- * The card whose hand-written parts are kept: the previous release's README (immutable at its
- * commit, so the export key already covers it), else the card this work dir wrote last.
+ * The card whose hand-written parts are kept: the head's own card when the head is our release of
+ * these inputs (edits made on the Hub since then survive and an unchanged rerun changes nothing),
+ * else the previous release's README (immutable at its commit), else the card this work dir wrote
+ * last (a first release).
  */
-async function existingCard(input: CardStepInput): Promise<{ text: string; name: string } | undefined> {
+export async function cardToMerge(input: {
+  config: ReleaseConfig;
+  target: TargetState;
+  ownHead: boolean;
+  previousCommit: string | null;
+  outDir: string;
+  settings: HubSettings;
+  fetch: typeof fetch;
+}): Promise<{ text: string; name: string } | undefined> {
   const target = input.config.release.target;
+  if (input.ownHead && input.target.status === "present" && input.target.card !== undefined) {
+    return { text: input.target.card, name: `${target}@${input.target.head.slice(0, 12)}/README.md` };
+  }
   if (input.previousCommit) {
     const snap = await pullSnapshot({ repo: target, revision: input.previousCommit, include: ["README.md"], ...input.settings, fetch: input.fetch });
     const text = await readFile(join(snap.snapshotPath, "README.md"), "utf8").catch(() => undefined);

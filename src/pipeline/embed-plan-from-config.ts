@@ -30,8 +30,15 @@ export async function planFromConfig(config: ReleaseConfig, inputs: ReleaseInput
     imageColumn: sourceConfig.imageColumn,
     passThrough: sourceConfig.passThrough,
   });
+  return { source, ...enginePlanFromConfig(config, inputs) };
+}
+
+/**
+ * The plan without its source: all the embed cache's fingerprint needs, so a cached run can be
+ * recognised without opening the source (a Parquet source's schema check starts a reader thread).
+ */
+export function enginePlanFromConfig(config: ReleaseConfig, inputs: ReleaseInputs): Omit<EmbedPlan, "source"> {
   return {
-    source,
     detector: {
       kind: config.detector.kind,
       modelPath: inputs.detector.path,
@@ -56,4 +63,3 @@ export async function planFromConfig(config: ReleaseConfig, inputs: ReleaseInput
     modelSha256: { detector: inputs.detector.sha256, recognizer: inputs.recognizer.sha256 },
   };
 }
-

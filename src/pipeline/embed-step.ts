@@ -7,7 +7,7 @@ import { relative } from "node:path";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import { fingerprintOf, runEmbed } from "../embed/index.ts";
-import { planFromConfig } from "./embed-plan-from-config.ts";
+import { enginePlanFromConfig, planFromConfig } from "./embed-plan-from-config.ts";
 import type { ReleaseInputs } from "./pull-inputs.ts";
 import { hashInputs, hashOutputs, validManifest, writeManifest, type StageOutcome } from "./stage-manifest.ts";
 
@@ -30,7 +30,7 @@ export interface EmbedStepOutput {
 export async function embedStep(input: EmbedStepInput): Promise<EmbedStepOutput> {
   const { config, inputs } = input;
   const workDir = config.workDir;
-  const plan = await planFromConfig(config, inputs);
+  const plan = enginePlanFromConfig(config, inputs);
   const fingerprint = await fingerprintOf(plan);
   const indexPath = plan.indexPath!;
   const key = hashInputs({
@@ -47,8 +47,9 @@ export async function embedStep(input: EmbedStepInput): Promise<EmbedStepOutput>
     log.info("run: embed: inputs unchanged, skipped");
     return { outcome: "cached", embeddingsPath: plan.embeddingsPath, indexPath };
   }
+  const { source } = await planFromConfig(config, inputs);
   const summary = await runEmbed({
-    source: plan.source,
+    source,
     createEngine: async () => {
       const { FaceEngine } = await import("../faces/index.ts");
       return FaceEngine.create({ detector: plan.detector, recognizer: plan.recognizer, device: plan.device, batchSize: plan.batchSize });

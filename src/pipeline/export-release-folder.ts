@@ -5,11 +5,11 @@
  */
 import type { ReleaseConfig } from "../config/index.ts";
 import { createRetryingFetch, resolveHubSettings, type ResolveHubSettingsParams } from "../hub/index.ts";
-import { cardStep } from "./card-step.ts";
+import { cardStep, cardToMerge } from "./card-step.ts";
 import { exportFromConfig, type ExportFromConfigParams, type ExportFromConfigResult } from "./export-from-config.ts";
 import { pullReleaseInputs } from "./pull-inputs.ts";
-import { checkReleaseFolder, commitStaging, startStaging } from "./release-folder.ts";
-import { lockWorkDir } from "./work-dir-lock.ts";
+import { checkReleaseFolder, commitStaging, dropStaging, RELEASE_LOCK, startStaging } from "./release-folder.ts";
+import { lockWorkDir, type WorkDirLock } from "./work-dir-lock.ts";
 
 export interface ExportReleaseFolderParams {
   config: ReleaseConfig;
@@ -33,12 +33,17 @@ export async function exportReleaseFolder(params: ExportReleaseFolderParams): Pr
   const settings = resolveHubSettings(params.hub);
   await checkReleaseFolder({ folder: outDir, flag: params.outFlag, workDir: config.workDir });
   const lock = await lockWorkDir({ workDir: config.workDir, command: "export" });
+  let releaseLock: WorkDirLock | undefined;
   try {
+    releaseLock = await lockWorkDir({ workDir: outDir, name: RELEASE_LOCK, what: "release folder", command: "export" });
     const inputs = await pullReleaseInputs(config, params.hub);
+    // No previous release here: the card this folder holds is the one whose hand-written parts are kept.
+    const existing = await cardToMerge({ config, target: { status: "missing" }, ownHead: false, previousCommit: null, outDir, settings, fetch: createRetryingFetch({ offline: settings.offline, etagTimeoutMs: settings.etagTimeoutMs, downloadTimeoutMs: settings.downloadTimeoutMs }) });
     const staging = await startStaging(outDir);
-    const exported = await exportFromConfig({ config, outDir: staging, inputs, ...(params.onProgress && { onProgress: params.onProgress }) });
-    const files = exported.data.shards.map((shard) => shard.path);
-    if (params.card) {
+    try {
+      const exported = await exportFromConfig({ config, outDir: staging, inputs, ...(params.onProgress && { onProgress: params.onProgress }) });
+      const files = exported.data.shards.map((shard) => shard.path);
+      if (params.card) {
       const card = await cardStep({
         config,
         exported,
@@ -47,14 +52,18 @@ export async function exportReleaseFolder(params: ExportReleaseFolderParams): Pr
         previousCommit: null,
         changelog: null,
         toolVersion: params.toolVersion,
-        settings,
-        fetch: createRetryingFetch({}),
+        ...(existing && { existing }),
       });
-      files.push(...card.files);
+        files.push(...card.files);
+      }
+      await commitStaging({ folder: outDir, files });
+      return { ...exported, files };
+    } catch (error) {
+      await dropStaging(outDir);
+      throw error;
     }
-    await commitStaging({ folder: outDir, files });
-    return { ...exported, files };
   } finally {
+    await releaseLock?.release();
     await lock.release();
   }
 }

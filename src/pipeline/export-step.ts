@@ -22,6 +22,8 @@ export interface ExportStepInput {
   labelsPath: string;
   previousCommit: string | null;
   changelog: unknown;
+  /** The card the card step merges into (card-step.ts cardToMerge): part of the release's key. */
+  mergeCardSha256: string | null;
 }
 
 export type ExportStepOutput =
@@ -41,6 +43,7 @@ export async function exportStep(input: ExportStepInput): Promise<ExportStepOutp
     labels: await sha256OfFile(input.labelsPath),
     previousCommit: input.previousCommit,
     changelog: input.changelog,
+    mergeCard: input.mergeCardSha256,
   });
   const cached = await validManifest({ workDir: config.workDir, stage: "export", inputHash: key, root: outDir });
   const owned = await ownedReleaseFiles(outDir).catch(() => undefined);

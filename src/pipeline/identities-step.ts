@@ -44,6 +44,11 @@ export interface IdentitiesStepOutput {
   /** The previous release's commit, or null for a first release. */
   previousCommit: string | null;
   changelog: CardChangelog | null;
+  /**
+   * The head is our own release of these inputs: its card (with any edit made on the Hub since)
+   * is the one to merge into, so an unchanged rerun reproduces the head exactly.
+   */
+  ownHead: boolean;
 }
 
 interface IdsExtra {
@@ -64,19 +69,20 @@ export async function identitiesStep(input: IdentitiesStepInput): Promise<Identi
   const workDir = config.workDir;
   const files = workFiles(workDir);
   const previousCommit = previousReleaseOf(input.target, buildKey, config.release.split);
-  if (input.target.status === "present" && input.target.cardInputs?.buildKey === buildKey) {
+  const ownHead = input.target.status === "present" && input.target.cardInputs?.buildKey === buildKey;
+  if (ownHead) {
     log.info(`run: ${config.release.target} already holds this release; previous release ${previousCommit ?? "(none)"}`);
   }
   const key = hashInputs({ stage: "ids", buildKey, previousCommit });
   const cached = await validManifest<IdsExtra>({ workDir, stage: "ids", inputHash: key });
-  if (cached?.extra) return { outcome: "cached", labelsPath: files.labels, ...cached.extra };
+  if (cached?.extra) return { outcome: "cached", labelsPath: files.labels, ...cached.extra, ownHead };
 
   let changelog: CardChangelog | null = null;
   await copyAtomic(input.sklearnLabelsPath, files.labels);
   if (input.idPolicy === "stable" && previousCommit) changelog = await stableLabels({ ...input, previousCommit });
   const extra: IdsExtra = { previousCommit, changelog };
   await writeManifest<IdsExtra>(workDir, "ids", { inputHash: key, ...(await hashOutputs(workDir, ["labels.npy"])), extra });
-  return { outcome: "ran", labelsPath: files.labels, ...extra };
+  return { outcome: "ran", labelsPath: files.labels, ...extra, ownHead };
 }
 
 /**
@@ -89,7 +95,8 @@ async function stableLabels(args: IdentitiesStepInput & { previousCommit: string
   await rm(files.provisionalRelease, { recursive: true, force: true });
   await exportFromConfig({ config, outDir: files.provisionalRelease, inputs: args.inputs });
   const current = await readReleaseRows({ folder: files.provisionalRelease, split: config.release.split });
-  const snap = await pullSnapshot({ repo: config.release.target, revision: args.previousCommit, include: ["data/**"], ...settings, fetch: args.fetch });
+  const split = config.release.split;
+  const snap = await pullSnapshot({ repo: config.release.target, revision: args.previousCommit, include: [`data/${split}-*.parquet`], ...settings, fetch: args.fetch });
   const old = await readReleaseRows({ folder: snap.snapshotPath, split: config.release.split });
   const mapped = mapStableIds({ previous: old, current });
   const labels = readNpy(args.sklearnLabelsPath);

@@ -59,7 +59,8 @@ export async function planStep(input: PlanStepInput): Promise<ReleasePlan> {
   for (const path of paths) {
     const theirs = remote[path];
     if (theirs === undefined) added.push(path);
-    else if (theirs === input.files[path] || theirs === (await gitOidIfSmall(input.outDir, path))) unchanged++;
+    // LFS files are listed by SHA-256 (64 hex), regular files by git blob SHA-1 (40 hex).
+    else if (theirs === (theirs.length === 40 ? await gitBlobSha1Of(input.outDir, path) : input.files[path])) unchanged++;
     else updated.push(path);
   }
   const owned = picomatch(ownedRemoteGlobs(config.release.split), { dot: true });
@@ -93,8 +94,7 @@ export async function planStep(input: PlanStepInput): Promise<ReleasePlan> {
   };
 }
 
-/** Regular (non-LFS) files are listed by their git blob SHA-1, not their SHA-256. */
-function gitOidIfSmall(folder: string, path: string): Promise<string> {
+function gitBlobSha1Of(folder: string, path: string): Promise<string> {
   return gitBlobSha1OfFile(join(folder, ...path.split("/")));
 }
 

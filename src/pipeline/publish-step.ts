@@ -38,29 +38,40 @@ export async function publishStep(input: PublishStepInput): Promise<PushFolderRe
   const target = config.release.target;
   if (plan.unreachable) throw new RuntimeError(`cannot publish to ${target}: the target could not be read (${plan.unreachable})`);
 
-  const verified = await verifyReleaseFolder({ folder: input.outDir, config, maxRowGroupRows: config.release.rowGroupSize });
-  if (verified.problems.length > 0) {
-    throw new RuntimeError(
-      `the release in ${input.outDir} fails verification, nothing was pushed:\n  ${verified.problems.slice(0, 20).join("\n  ")}`,
-    );
+  // Nothing to send (the head already holds these very files): nothing to verify either.
+  const sends = plan.added.length + plan.updated.length + plan.deleted.length > 0 || input.createPr === true;
+  if (sends) {
+    const verified = await verifyReleaseFolder({ folder: input.outDir, config, maxRowGroupRows: config.release.rowGroupSize });
+    if (verified.problems.length > 0) {
+      throw new RuntimeError(
+        `the release in ${input.outDir} fails verification, nothing was pushed:\n  ${verified.problems.slice(0, 20).join("\n  ")}`,
+      );
+    }
+    log.info(`publish: release verified (${verified.checks.length} checks)`);
   }
-  log.info(`publish: release verified (${verified.checks.length} checks)`);
 
   const client = { hubUrl: settings.hubUrl, accessToken: settings.accessToken, fetch: input.fetch };
   let parent = plan.head;
   if (plan.repoMissing) parent = await createTargetRepo(input, client);
+  else {
+    // A moved target changes nothing, settings included (pushFolder checks again before committing).
+    const now = await readTarget({ target, settings, fetch: input.fetch });
+    const head = now.status === "present" ? now.head : "(no repo)";
+    if (head !== plan.head) {
+      throw new RuntimeError(`publish ${target}: the branch moved from ${plan.head} to ${head} since the release was planned; nothing was changed: rerun to plan against the new head`);
+    }
+  }
 
-  // Access before data: a gated or private release must never be readable, even for a moment.
+  // Access before data: a gated or private release must never be readable, even for a moment. Only
+  // ever towards less access: an existing private repo is never made public by a config.
   const { gated } = config.release;
-  const visibility = config.release.private;
-  if (gated !== undefined || visibility !== undefined) {
-    await updateRepoSettings({
-      repo: target,
-      ...(gated !== undefined && { gated: gated.mode }),
-      ...(visibility !== undefined && { private: visibility }),
-      ...client,
-    });
-    log.info(`publish: ${target}: ${[gated && `gated (${gated.mode})`, visibility !== undefined && (visibility ? "private" : "public")].filter(Boolean).join(", ")}`);
+  const makePrivate = config.release.private === true && !plan.repoMissing;
+  if (gated !== undefined || makePrivate) {
+    await updateRepoSettings({ repo: target, ...(gated !== undefined && { gated: gated.mode }), ...(makePrivate && { private: true }), ...client });
+    log.info(`publish: ${target}: ${[gated && `gated (${gated.mode})`, makePrivate && "private"].filter(Boolean).join(", ")}`);
+  }
+  if (config.release.private === false && !plan.repoMissing) {
+    log.info(`publish: ${target} exists: its visibility is left as it is (release.private applies when a push creates the repo, or to make it private)`);
   }
 
   const tag = input.createPr ? undefined : input.tag;

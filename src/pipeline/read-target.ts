@@ -1,8 +1,9 @@
 /**
  * What the target repo holds now, read once per run: its head commit (which becomes the parent of
  * the publishing commit: issue #10, "the head that run plans against is the parent of its
- * commit"), its files with their hashes, and the head's card and `card-inputs.json`. Everything
- * later (previous release, stable ids, plan, push) works from this one reading.
+ * commit"), its files with their hashes, and the head's card and `card-inputs.json`. The previous
+ * release, stable ids, card and plan work from this one reading; the push re-reads the head only
+ * to check it is still this one.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -23,6 +23,8 @@ test("a release folder is accepted only when new, empty or marked as ours", asyn
   await assert.rejects(check(dir), /holds the work dir/);
   await assert.rejects(check(process.cwd()), /holds the current folder/);
   await assert.rejects(check(join(process.cwd(), "..")), /holds the current folder/);
+  // A folder that does not exist yet must not swallow the work dir either.
+  await assert.rejects(checkReleaseFolder({ folder: join(dir, "new-out"), flag: "--out", workDir: join(dir, "new-out", "work") }), /holds the work dir/);
 });
 
 test("committing a staged release replaces only the files of our previous release", async (t) => {
@@ -52,6 +54,13 @@ test("committing a staged release replaces only the files of our previous releas
   assert.equal(await readFile(join(folder, "data", "mine.txt"), "utf8"), "a user's file", "a file we did not write stays");
   assert.ok(!existsSync(join(folder, ".idclusters-staging")));
   assert.ok(lines.some((l) => /1 file\(s\) not written by idclusters are left alone .*data\/mine\.txt/.test(l)), lines.join("\n"));
+  // A file we did not write is never replaced: the swap stops before anything moved.
+  await writeFile(join(folder, "card-inputs.json"), "a user's file");
+  await assert.rejects(stage({ "README.md": "v3", "card-inputs.json": "ours" }), /card-inputs\.json exist\(s\) and were not written by idclusters/);
+  assert.equal(await readFile(join(folder, "README.md"), "utf8"), "v2");
   await writeFile(join(folder, ".idclusters-release.json"), "{}");
+  await assert.rejects(ownedReleaseFiles(folder), /is not a release marker written by idclusters/);
+  // A marker must never lead a deletion out of its folder.
+  await writeFile(join(folder, ".idclusters-release.json"), JSON.stringify({ format: "idclusters-release-folder/1", files: ["../outside.txt"] }));
   await assert.rejects(ownedReleaseFiles(folder), /is not a release marker written by idclusters/);
 });

@@ -12,9 +12,12 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
 import { writeFileAtomic } from "../common/write-file-atomic.ts";
+import { hashOutputs, writeManifest } from "./stage-manifest.ts";
 
 export const RELEASE_MARKER = ".idclusters-release.json";
 export const STAGING_DIR = ".idclusters-staging";
+/** Two work dirs writing one `--out` folder at once would mix their releases. */
+export const RELEASE_LOCK = ".idclusters-release.lock";
 const MARKER_FORMAT = "idclusters-release-folder/1";
 
 interface ReleaseMarker {
@@ -33,7 +36,9 @@ export async function ownedReleaseFiles(folder: string): Promise<string[] | unde
   }
   try {
     const marker = JSON.parse(text) as Partial<ReleaseMarker>;
-    if (marker.format === MARKER_FORMAT && Array.isArray(marker.files)) return marker.files.filter((f) => typeof f === "string");
+    // Only plain relative paths: a marker must never lead a deletion out of its folder.
+    const safe = (f: unknown): f is string => typeof f === "string" && f !== "" && !f.startsWith("/") && !f.includes("\\") && !f.split("/").includes("..");
+    if (marker.format === MARKER_FORMAT && Array.isArray(marker.files) && marker.files.every(safe)) return marker.files;
   } catch {
     // fall through: an unreadable marker is not ours to trust
   }
@@ -54,15 +59,16 @@ export async function checkReleaseFolder(params: {
   workDir: string;
 }): Promise<void> {
   const folder = resolve(params.folder);
-  const info = await stat(folder).catch(() => undefined);
-  if (!info) return;
-  if (!info.isDirectory()) throw new UsageError(`${params.flag} ${folder}: exists and is not a folder`);
+  // Before the existence check: a new release folder must not swallow the work dir either.
   for (const [what, path] of [["the work dir", params.workDir], ["the current folder", process.cwd()]] as const) {
     const rel = relative(folder, resolve(path));
     const inside = rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
     if (inside) throw new UsageError(`${params.flag} ${folder}: holds ${what} (${resolve(path)}); choose a new or empty folder for the release`);
   }
-  const entries = (await readdir(folder)).filter((name) => name !== STAGING_DIR);
+  const info = await stat(folder).catch(() => undefined);
+  if (!info) return;
+  if (!info.isDirectory()) throw new UsageError(`${params.flag} ${folder}: exists and is not a folder`);
+  const entries = (await readdir(folder)).filter((name) => name !== STAGING_DIR && name !== RELEASE_LOCK);
   if (entries.length === 0) return;
   if ((await ownedReleaseFiles(folder)) === undefined) {
     throw new UsageError(
@@ -81,32 +87,49 @@ export async function startStaging(folder: string): Promise<string> {
 }
 
 /**
- * Moves the staged release into `folder`: files of our previous release that the new one lacks are
- * deleted, the staged files renamed over their old versions, the marker written last. Files we did
- * not write are left alone (and are not part of the release: the publish step pushes `files` only).
+ * Moves the staged release into `folder`. Crash-safe in this order: the marker first lists the old
+ * and the new files (whatever is on disk after a kill is ours), the staged files are renamed over
+ * their old versions, the files of our previous release that the new one lacks are deleted, and
+ * the marker is rewritten last. A file we did not write is never replaced: it stops the swap
+ * before anything moved. The publish step pushes `files` only, so foreign files are never sent.
  */
 export async function commitStaging(params: { folder: string; files: string[] }): Promise<void> {
   const { folder } = params;
   const staging = join(folder, STAGING_DIR);
   const previous = (await ownedReleaseFiles(folder)) ?? [];
+  const ours = new Set(previous);
   const next = new Set(params.files);
-  for (const path of previous) {
-    if (next.has(path)) continue;
-    await rm(join(folder, ...path.split("/")), { force: true });
-    await removeEmptyParents(folder, dirname(path));
+  const clash = params.files.filter((path) => !ours.has(path) && existsSync(join(folder, ...path.split("/"))));
+  if (clash.length > 0) {
+    throw new UsageError(`${folder}: ${clash.join(", ")} exist(s) and were not written by idclusters; move them aside (the new release is in ${staging})`);
   }
+  await writeMarker(folder, [...new Set([...previous, ...params.files])]);
   for (const path of params.files) {
     const target = join(folder, ...path.split("/"));
     await mkdir(dirname(target), { recursive: true });
     await rename(join(staging, ...path.split("/")), target);
   }
+  for (const path of previous) {
+    if (next.has(path)) continue;
+    await rm(join(folder, ...path.split("/")), { force: true });
+    await removeEmptyParents(folder, dirname(path));
+  }
   await rm(staging, { recursive: true, force: true });
-  const marker: ReleaseMarker = { format: MARKER_FORMAT, files: [...params.files].sort() };
-  await writeFileAtomic(join(folder, RELEASE_MARKER), JSON.stringify(marker, null, 2) + "\n");
+  await writeMarker(folder, params.files);
   const foreign = (await listFiles(folder)).filter((path) => !next.has(path));
   if (foreign.length > 0) {
     log.warn(`${folder}: ${foreign.length} file(s) not written by idclusters are left alone and not part of the release (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", ..." : ""})`);
   }
+}
+
+/** Drops an unfinished staging folder (a failed export or card): GBs a full disk needs back. */
+export async function dropStaging(folder: string): Promise<void> {
+  await rm(join(folder, STAGING_DIR), { recursive: true, force: true });
+}
+
+async function writeMarker(folder: string, files: string[]): Promise<void> {
+  const marker: ReleaseMarker = { format: MARKER_FORMAT, files: [...files].sort() };
+  await writeFileAtomic(join(folder, RELEASE_MARKER), JSON.stringify(marker, null, 2) + "\n");
 }
 
 async function removeEmptyParents(root: string, dir: string): Promise<void> {
@@ -121,9 +144,21 @@ async function listFiles(folder: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(join(folder, prefix), { withFileTypes: true })) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (path === RELEASE_MARKER || path === STAGING_DIR) continue;
+    if (path === RELEASE_MARKER || path === STAGING_DIR || path === RELEASE_LOCK) continue;
     if (entry.isDirectory()) out.push(...(await listFiles(folder, path)));
     else out.push(path);
   }
   return out;
+}
+
+/**
+ * The last step of writing a release: the staged files moved in (commitStaging) and the release's
+ * stage manifest recorded (export-step.ts recognises an unchanged release by it). Returns the
+ * release's files with their SHA-256.
+ */
+export async function finishRelease(params: { folder: string; workDir: string; files: string[]; key: string }): Promise<Record<string, string>> {
+  await commitStaging({ folder: params.folder, files: params.files });
+  const manifest = { inputHash: params.key, ...(await hashOutputs(params.folder, params.files)) };
+  await writeManifest(params.workDir, "export", manifest);
+  return manifest.outputs;
 }

@@ -7,12 +7,14 @@
  *   validate -> lock -> pull -> embed -> cluster -> (read target) -> identities -> export -> card
  *            -> plan -> publish
  */
+import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { RuntimeError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import type { PushFolderResult, ResolveHubSettingsParams } from "../hub/index.ts";
 import { buildKeyOf } from "./build-key.ts";
-import { cardStep } from "./card-step.ts";
+import { cardStep, cardToMerge } from "./card-step.ts";
 import { clusterStep } from "./cluster-step.ts";
 import { embedStep } from "./embed-step.ts";
 import { exportStep } from "./export-step.ts";
@@ -21,10 +23,10 @@ import { planStep, type ReleasePlan } from "./plan-step.ts";
 import { publishStep } from "./publish-step.ts";
 import { pullReleaseInputs } from "./pull-inputs.ts";
 import { readTarget } from "./read-target.ts";
-import { commitStaging } from "./release-folder.ts";
-import { hashOutputs, writeManifest, type StageOutcome } from "./stage-manifest.ts";
+import { dropStaging, finishRelease, RELEASE_LOCK } from "./release-folder.ts";
+import type { StageOutcome } from "./stage-manifest.ts";
 import { validateRun } from "./validate-run.ts";
-import { lockWorkDir } from "./work-dir-lock.ts";
+import { lockWorkDir, type WorkDirLock } from "./work-dir-lock.ts";
 
 export type { ReleasePlan } from "./plan-step.ts";
 export type { StageOutcome } from "./stage-manifest.ts";
@@ -71,9 +73,13 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     push: params.push ?? false,
     dryRun: params.dryRun ?? false,
     createPr: params.createPr ?? false,
+    ...((params.tag ?? config.release.tag) && { tag: params.tag ?? config.release.tag, tagFrom: params.tag ? "--tag" : `${config.file}: release.tag` }),
   });
   const lock = await lockWorkDir({ workDir: config.workDir, command: "run" });
+  let releaseLock: WorkDirLock | undefined;
   try {
+    // The release folder too: two work dirs may name the same --out.
+    releaseLock = await lockWorkDir({ workDir: outDir, name: RELEASE_LOCK, what: "release folder", command: "run" });
     const inputs = await pullReleaseInputs(config, params.hub);
     log.info(`run: source ${inputs.sourceCommit ? `${inputs.sourcePath} @ ${inputs.sourceCommit.slice(0, 12)}` : inputs.sourcePath}`);
 
@@ -84,29 +90,32 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     const buildKey = await buildKeyOf({ config, inputs, toolVersion, idPolicy, indexPath: embedded.indexPath, ...clustered });
     const target = await readTarget({ target: config.release.target, settings, fetch });
     if (target.status === "unreachable") {
-      if (willPush) throw new Error(`cannot read ${config.release.target} on ${settings.hubUrl}: ${target.reason}`);
+      if (willPush) throw new RuntimeError(`cannot read ${config.release.target} on ${settings.hubUrl}: ${target.reason}`);
       log.warn(`${config.release.target} could not be read on ${settings.hubUrl} (${target.reason}): building without a previous release; the plan is not compared with the target`);
     }
     const ids = await identitiesStep({ config, inputs, buildKey, target, idPolicy, sklearnLabelsPath: clustered.sklearnLabelsPath, settings, fetch });
 
-    const exported = await exportStep({ config, inputs, outDir, buildKey, ...ids });
+    const mergeInto = await cardToMerge({ config, target, ...ids, outDir, settings, fetch });
+    const mergeCardSha256 = mergeInto ? createHash("sha256").update(mergeInto.text).digest("hex") : null;
     let files: Record<string, string>;
-    if (exported.outcome === "cached") files = exported.files;
-    else {
-      const card = await cardStep({ config, exported: exported.exported, staging: exported.staging, outDir, buildKey, ...ids, toolVersion, settings, fetch });
-      const written = [...exported.exported.data.shards.map((shard) => shard.path), ...card.files];
-      await commitStaging({ folder: outDir, files: written });
-      const manifest = { inputHash: exported.key, ...(await hashOutputs(outDir, written)) };
-      await writeManifest(config.workDir, "export", manifest);
-      files = manifest.outputs;
+    let exportOutcome: StageOutcome;
+    try {
+      const exported = await exportStep({ config, inputs, outDir, buildKey, ...ids, mergeCardSha256 });
+      exportOutcome = exported.outcome;
+      if (exported.outcome === "cached") files = exported.files;
+      else {
+        const card = await cardStep({ config, exported: exported.exported, staging: exported.staging, outDir, buildKey, ...ids, toolVersion, ...(mergeInto && { existing: mergeInto }) });
+        const written = [...exported.exported.data.shards.map((shard) => shard.path), ...card.files];
+        files = await finishRelease({ folder: outDir, workDir: config.workDir, files: written, key: exported.key });
+      }
+    } catch (error) {
+      // The previous release stays as it was; the unfinished one goes (a full disk needs it back).
+      await dropStaging(outDir);
+      throw error;
     }
 
     const plan = await planStep({ config, target, outDir, files, ...ids });
-    const result: RunPipelineResult = {
-      outDir,
-      stages: { embed: embedded.outcome, cluster: clustered.outcome, ids: ids.outcome, export: exported.outcome },
-      plan,
-    };
+    const result: RunPipelineResult = { outDir, stages: { embed: embedded.outcome, cluster: clustered.outcome, ids: ids.outcome, export: exportOutcome }, plan };
     if (!willPush) result.notPushed = params.push ? "--dry-run" : "no --push";
     else {
       result.published = await publishStep({
@@ -123,6 +132,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     }
     return result;
   } finally {
+    await releaseLock?.release();
     await lock.release();
   }
 }

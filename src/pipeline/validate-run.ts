@@ -17,6 +17,9 @@ export interface ValidateRunParams {
   push: boolean;
   dryRun: boolean;
   createPr: boolean;
+  /** The tag the commit would get, and where it came from (`--tag` or `release.tag`). */
+  tag?: string;
+  tagFrom?: string;
 }
 
 export interface ValidatedRun {
@@ -32,6 +35,11 @@ export async function validateRun(params: ValidateRunParams): Promise<ValidatedR
   const fetch = createRetryingFetch({ offline: settings.offline, etagTimeoutMs: settings.etagTimeoutMs, downloadTimeoutMs: settings.downloadTimeoutMs });
   const willPush = params.push && !params.dryRun;
   if (params.createPr && !params.push) throw new UsageError("--create-pr opens the release as a pull request: it needs --push");
+  if (params.createPr && params.tag) {
+    throw new UsageError(`--create-pr: a pull request is not tagged (tag ${params.tag} from ${params.tagFrom}); tag the merge commit once the pull request is merged`);
+  }
+  // Local checks first: a usage error never waits for (or follows) a request.
+  await checkReleaseFolder({ folder: params.outDir, flag: params.outFlag, workDir: params.config.workDir });
   if (willPush) {
     if (settings.offline) {
       throw new UsageError("--push cannot publish with HF_HUB_OFFLINE set: unset it, or build without --push");
@@ -40,6 +48,5 @@ export async function validateRun(params: ValidateRunParams): Promise<ValidatedR
     // Hours of embedding must not end in a 401: ask the Hub now (a read; nothing is sent).
     await checkToken({ hubUrl: settings.hubUrl, accessToken: settings.accessToken, fetch, flag: "--push" });
   }
-  await checkReleaseFolder({ folder: params.outDir, flag: params.outFlag, workDir: params.config.workDir });
   return { settings, fetch, willPush };
 }

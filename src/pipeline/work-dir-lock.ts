@@ -1,12 +1,13 @@
 /**
  * One process at a time per work dir (issue #10: two `run`s on one work dir once recorded a
- * release without data as a valid cache). The lock is `<work dir>/.lock`, created exclusively and
- * holding the owner's pid and host. A second process stops with a message naming the holder; a
- * lock whose process is gone (SIGKILL, a crash, a reboot) is reclaimed.
+ * release without data as a valid cache). The lock is a file (`<work dir>/.lock` by default),
+ * created exclusively and holding the owner's pid and host. A second process stops with a message
+ * naming the holder; a lock whose process is gone (SIGKILL, a crash, a reboot, a container started
+ * again with the same pid) is reclaimed.
  */
 import { hostname } from "node:os";
 import { rmSync } from "node:fs";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { link, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { RuntimeError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
@@ -25,38 +26,30 @@ interface LockOwner {
 }
 
 export interface LockWorkDirParams {
-  /** The work dir to lock (created when missing). */
+  /** The folder to lock (created when missing). */
   workDir: string;
   /** What holds it, for the other process's message (e.g. "run"). */
   command: string;
+  /** Lock file name inside the folder. Default ".lock". */
+  name?: string;
+  /** What the folder is, for messages. Default "work dir". */
+  what?: string;
 }
+
+/** Lock files this process holds: its own pid in a lock file it does not hold is a stale lock. */
+const held = new Set<string>();
 
 export async function lockWorkDir(params: LockWorkDirParams): Promise<WorkDirLock> {
   await mkdir(params.workDir, { recursive: true });
-  const path = join(params.workDir, ".lock");
+  const path = join(params.workDir, params.name ?? ".lock");
+  const what = params.what ?? "work dir";
   const owner: LockOwner = { pid: process.pid, host: hostname(), command: params.command, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, "wx");
       await handle.writeFile(JSON.stringify(owner) + "\n");
       await handle.close();
-      const release = () => rm(path, { force: true });
-      // A Ctrl-C or kill ends the process without running `finally` blocks: drop the lock then too.
-      const onExit = () => {
-        try {
-          rmSync(path, { force: true });
-        } catch {
-          // nothing to do while exiting
-        }
-      };
-      process.once("exit", onExit);
-      return {
-        path,
-        release: async () => {
-          process.removeListener("exit", onExit);
-          await release();
-        },
-      };
+      return hold(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
@@ -64,19 +57,69 @@ export async function lockWorkDir(params: LockWorkDirParams): Promise<WorkDirLoc
     const holder = parseOwner(text);
     // An unreadable lock younger than a few seconds is being written by its owner right now.
     const fresh = !holder && Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) < 5000;
-    if (fresh) throw new RuntimeError(`work dir ${params.workDir} is in use by another idclusters process (lock ${path} was just created)`);
-    if (holder && isAlive(holder)) {
+    if (fresh) throw new RuntimeError(`${what} ${params.workDir} is in use by another idclusters process (lock ${path} was just created)`);
+    if (holder && holder.host !== hostname()) {
       throw new RuntimeError(
-        `work dir ${params.workDir} is in use by pid ${holder.pid} (idclusters ${holder.command} on ${holder.host} since ${holder.since}); ` +
+        `${what} ${params.workDir} is locked by pid ${holder.pid} on ${holder.host} (idclusters ${holder.command} since ${holder.since}), ` +
+          `which cannot be checked from ${hostname()}; if that process is gone, delete ${path}`,
+      );
+    }
+    if (holder && isAlive(holder, path)) {
+      throw new RuntimeError(
+        `${what} ${params.workDir} is in use by pid ${holder.pid} (idclusters ${holder.command} on ${holder.host} since ${holder.since}); ` +
           `wait for it to finish, or stop it; its lock is ${path}`,
       );
     }
-    // Reclaim only the lock we judged stale: if another process replaced it meanwhile, keep theirs.
-    if ((await readFile(path, "utf8").catch(() => "")) !== text) continue;
-    log.warn(`work dir ${params.workDir}: reclaiming the lock of ${holder ? `pid ${holder.pid}, which is no longer running` : "an unreadable lock file"}`);
-    await rm(path, { force: true });
+    await reclaim(path, text);
+    log.warn(`${what} ${params.workDir}: reclaimed the lock of ${holder ? `pid ${holder.pid}, which is no longer running` : "an unreadable lock file"}`);
   }
-  throw new RuntimeError(`work dir ${params.workDir}: could not take the lock ${path} (other processes keep taking it)`);
+  throw new RuntimeError(`${what} ${params.workDir}: could not take the lock ${path} (other processes keep taking it)`);
+}
+
+/**
+ * Moves the stale lock aside atomically (one process wins the rename); if what was moved is not
+ * the lock judged stale (another process reclaimed it and took the lock meanwhile), it is put back.
+ */
+async function reclaim(path: string, staleText: string): Promise<void> {
+  const aside = `${path}.stale-${process.pid}`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return; // someone else moved or removed it: just try again
+  }
+  const moved = await readFile(aside, "utf8").catch(() => "");
+  if (moved !== staleText) await link(aside, path).catch(() => undefined);
+  await rm(aside, { force: true });
+}
+
+function hold(path: string): WorkDirLock {
+  held.add(path);
+  const drop = () => {
+    held.delete(path);
+    try {
+      rmSync(path, { force: true });
+    } catch {
+      // nothing more to do while exiting
+    }
+  };
+  // Ctrl-C and kill end Node without its `exit` event: drop the lock, then die of the same signal.
+  const onSignal = (signal: NodeJS.Signals) => {
+    drop();
+    process.kill(process.pid, signal);
+  };
+  process.once("exit", drop);
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    path,
+    release: async () => {
+      process.removeListener("exit", drop);
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+      held.delete(path);
+      await rm(path, { force: true });
+    },
+  };
 }
 
 function parseOwner(text: string): LockOwner | undefined {
@@ -89,10 +132,9 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-/** A holder on another host cannot be checked: it counts as alive (the lock must then be removed by hand). */
-function isAlive(owner: LockOwner): boolean {
-  if (owner.host !== hostname()) return true;
-  if (owner.pid === process.pid) return true;
+/** A holder on this host is alive while its pid runs; our own pid only while we hold this very lock. */
+function isAlive(owner: LockOwner, path: string): boolean {
+  if (owner.pid === process.pid) return held.has(path);
   try {
     process.kill(owner.pid, 0);
     return true;

@@ -29,6 +29,7 @@ import { planStep } from "../../src/pipeline/plan-step.ts";
 import { publishStep } from "../../src/pipeline/publish-step.ts";
 import { readTarget } from "../../src/pipeline/read-target.ts";
 import { TOKEN, captureLogs, startEmulator } from "../hub/setup.ts";
+import { startHubEmulator } from "../hub-emulator/index.ts";
 import { CLI_PATH, runCli } from "../support/run-cli.ts";
 
 const FIXTURES = process.env.IDCLUSTERS_FIXTURES ?? fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
@@ -68,7 +69,8 @@ const writes = (requests: { method: string }[]) => requests.filter((r) => r.meth
 
 test("run publishes safely", { skip: !existsSync(FACES) && "../shared/fixtures missing", timeout: 600_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "idclusters-safety-"));
-  const { hub } = await startEmulator();
+  const READ_TOKEN = "hf_readOnlyToken0123456789";
+  const hub = await startHubEmulator({ storage: join(dir, "hub"), tokens: { [TOKEN]: "me", [READ_TOKEN]: { user: "me", role: "read" } } });
   t.after(async () => {
     await hub.close();
     await rm(dir, { recursive: true, force: true });
@@ -90,6 +92,17 @@ test("run publishes safely", { skip: !existsSync(FACES) && "../shared/fixtures m
   assert.match(noToken.stderr, /--push needs a Hub token/);
   assert.ok(!existsSync(join(dir, "work-none")), "nothing written");
   assert.equal(hub.requests.length, 0, "nothing sent");
+  // --push offline cannot publish: exit 2, no request.
+  const offline = await run(config, join(dir, "work-none"), ["--push"], { HF_TOKEN: TOKEN, HF_HUB_OFFLINE: "1" });
+  assert.equal(offline.code, 2, offline.stderr);
+  assert.match(offline.stderr, /--push cannot publish with HF_HUB_OFFLINE set/);
+  assert.equal(hub.requests.length, 0, "nothing sent offline");
+  // A read token cannot publish: said before any work (the Hub is only asked who the token is).
+  const readOnly = await run(config, join(dir, "work-none"), ["--push"], { HF_TOKEN: READ_TOKEN });
+  assert.equal(readOnly.code, 2, readOnly.stderr);
+  assert.match(readOnly.stderr, /--push: the Hub token "emulator token" of me is a read token; publishing needs a write token/);
+  assert.ok(!existsSync(join(dir, "work-none")), "nothing written");
+  assert.deepEqual(writes(hub.requests), [], "nothing sent");
 
   // --out on a folder idclusters did not write: exit 2, the folder untouched.
   const foreign = join(dir, "my-folder");
@@ -136,7 +149,7 @@ test("run publishes safely", { skip: !existsSync(FACES) && "../shared/fixtures m
     await writeFile(join(work, ".lock"), JSON.stringify({ pid: 2 ** 22 + 17, host: (await import("node:os")).hostname(), command: "run", since: "then" }));
     const reclaimed = await run(config, work);
     assert.equal(reclaimed.code, 0, reclaimed.stderr);
-    assert.match(reclaimed.stderr, /reclaiming the lock of pid 4194321, which is no longer running/);
+    assert.match(reclaimed.stderr, /reclaimed the lock of pid 4194321, which is no longer running/);
     assert.ok(!existsSync(join(work, ".lock")), "the lock is released at the end");
   }
 
@@ -175,6 +188,15 @@ test("run publishes safely", { skip: !existsSync(FACES) && "../shared/fixtures m
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.equal(JSON.parse(fresh.stdout).published.committed, false, "same release, nothing to publish");
   assert.equal((await hub.commits("me/faces")).length, commits);
+
+  // Someone edits the card on the Hub after our release: an unchanged rerun keeps the edit, commits nothing.
+  const ourCard = Buffer.from(await hub.readFile("me/faces", "main", "README.md")).toString("utf8");
+  await hub.seed({ repo: "me/faces", files: { "README.md": ourCard + "\nA note added on the Hub.\n" }, message: "note" });
+  const edited = (await hub.commits("me/faces")).length;
+  const afterEdit = await run(config, join(dir, "work-fresh"), ["--push"], withToken);
+  assert.equal(afterEdit.code, 0, afterEdit.stderr);
+  assert.equal(JSON.parse(afterEdit.stdout).published.committed, false, "the edited card is ours plus the note: nothing to publish");
+  assert.equal((await hub.commits("me/faces")).length, edited);
 
   // An empty repo is not a previous release: its card equals the card of a never-existing target.
   await hub.seed({ repo: "me/empty", files: {} });

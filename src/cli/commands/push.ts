@@ -3,6 +3,7 @@
  * repo when missing) and prints the commit id.
  */
 import type { CommandModule } from "yargs";
+import { log } from "../../common/logger.ts";
 import { resolveHubSettings } from "../../hub/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 import type { PushArgs } from "../options/push.ts";
@@ -13,7 +14,13 @@ export const pushCommand: CommandModule<GlobalArgs, PushArgs> = {
     // Loaded on use: the Hub client is a large import every other command would pay for.
     const { pushFolder } = await import("../../hub/index.ts");
     const settings = resolveHubSettings({ hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir });
+    // A release folder written by idclusters: only the files it wrote are published, never
+    // what else lies in the folder.
+    const { ownedReleaseFiles } = await import("../../pipeline/release-folder.ts");
+    const owned = await ownedReleaseFiles(args.folder);
+    if (owned) log.info(`push: ${args.folder} is an idclusters release folder: pushing its ${owned.length} release file(s) only`);
     const result = await pushFolder({
+      ...(owned && { files: owned }),
       repo: args.repo,
       repoType: args.repoType,
       folder: args.folder,
