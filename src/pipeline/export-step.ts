@@ -4,6 +4,9 @@
  * The release folder's stage manifest keys on the build key, the labels and the previous release:
  * when it still matches the folder's files, export and card are skipped.
  */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { sha256OfFile } from "../common/file-hashes.ts";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
@@ -22,8 +25,14 @@ export interface ExportStepInput {
   labelsPath: string;
   previousCommit: string | null;
   changelog: unknown;
-  /** The card the card step merges into (card-step.ts cardToMerge): part of the release's key. */
-  mergeCardSha256: string | null;
+  /** The card the card step merges into (card-step.ts cardToMerge), if any. */
+  mergeCard?: { text: string; name: string };
+}
+
+/** What the release manifest remembers beside its key. */
+export interface ReleaseManifestExtra {
+  /** SHA-256 of the card the release's README was merged into (null: none). */
+  mergeCard: string | null;
 }
 
 export type ExportStepOutput =
@@ -33,7 +42,7 @@ export type ExportStepOutput =
       files: Record<string, string>;
       key: string;
     }
-  | { outcome: Extract<StageOutcome, "ran">; staging: string; exported: ExportFromConfigResult; key: string };
+  | { outcome: Extract<StageOutcome, "ran">; staging: string; exported: ExportFromConfigResult; key: string; extra: ReleaseManifestExtra };
 
 export async function exportStep(input: ExportStepInput): Promise<ExportStepOutput> {
   const { config, outDir } = input;
@@ -43,17 +52,26 @@ export async function exportStep(input: ExportStepInput): Promise<ExportStepOutp
     labels: await sha256OfFile(input.labelsPath),
     previousCommit: input.previousCommit,
     changelog: input.changelog,
-    mergeCard: input.mergeCardSha256,
   });
-  const cached = await validManifest({ workDir: config.workDir, stage: "export", inputHash: key, root: outDir });
+  const mergeCard = input.mergeCard ? sha256Of(input.mergeCard.text) : null;
+  const cached = await validManifest<ReleaseManifestExtra>({ workDir: config.workDir, stage: "export", inputHash: key, root: outDir });
   const owned = await ownedReleaseFiles(outDir).catch(() => undefined);
   const sameFiles = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((p, i) => p === [...b].sort()[i]);
-  if (cached && owned && sameFiles(owned, Object.keys(cached.outputs))) {
+  // The hand-written parts come from the card merged into: the same one as last time, or our own
+  // README itself (the head is the release we built: merging into it changes nothing).
+  const sameCard =
+    cached?.extra?.mergeCard === mergeCard ||
+    (input.mergeCard !== undefined && input.mergeCard.text === (await readFile(join(outDir, "README.md"), "utf8").catch(() => undefined)));
+  if (cached && owned && sameFiles(owned, Object.keys(cached.outputs)) && sameCard) {
     log.info("run: export: inputs unchanged, skipped");
     return { outcome: "cached", files: cached.outputs, key };
   }
   const staging = await startStaging(outDir);
   const exported = await exportFromConfig({ config, outDir: staging, inputs: input.inputs });
   log.info(`run: export: ${exported.data.numExamples} rows in ${exported.data.shards.length} shard(s)`);
-  return { outcome: "ran", staging, exported, key };
+  return { outcome: "ran", staging, exported, key, extra: { mergeCard } };
+}
+
+function sha256Of(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }

@@ -156,9 +156,16 @@ async function listFiles(folder: string, prefix = ""): Promise<string[]> {
  * stage manifest recorded (export-step.ts recognises an unchanged release by it). Returns the
  * release's files with their SHA-256.
  */
-export async function finishRelease(params: { folder: string; workDir: string; files: string[]; key: string }): Promise<Record<string, string>> {
+export async function finishRelease(params: {
+  folder: string;
+  workDir: string;
+  files: string[];
+  key: string;
+  /** Kept beside the key (export-step.ts). */
+  extra: unknown;
+}): Promise<Record<string, string>> {
   await commitStaging({ folder: params.folder, files: params.files });
-  const manifest = { inputHash: params.key, ...(await hashOutputs(params.folder, params.files)) };
+  const manifest = { inputHash: params.key, ...(await hashOutputs(params.folder, params.files)), extra: params.extra };
   await writeManifest(params.workDir, "export", manifest);
   return manifest.outputs;
 }

@@ -7,7 +7,6 @@
  *   validate -> lock -> pull -> embed -> cluster -> (read target) -> identities -> export -> card
  *            -> plan -> publish
  */
-import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { RuntimeError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
@@ -78,8 +77,6 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
   const lock = await lockWorkDir({ workDir: config.workDir, command: "run" });
   let releaseLock: WorkDirLock | undefined;
   try {
-    // The release folder too: two work dirs may name the same --out.
-    releaseLock = await lockWorkDir({ workDir: outDir, name: RELEASE_LOCK, what: "release folder", command: "run" });
     const inputs = await pullReleaseInputs(config, params.hub);
     log.info(`run: source ${inputs.sourceCommit ? `${inputs.sourcePath} @ ${inputs.sourceCommit.slice(0, 12)}` : inputs.sourcePath}`);
 
@@ -95,18 +92,20 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     }
     const ids = await identitiesStep({ config, inputs, buildKey, target, idPolicy, sklearnLabelsPath: clustered.sklearnLabelsPath, settings, fetch });
 
+    // The release folder is locked too from here (two work dirs may name the same --out); until
+    // now nothing touched it, so a run killed earlier leaves no folder behind.
+    releaseLock = await lockWorkDir({ workDir: outDir, name: RELEASE_LOCK, what: "release folder", command: "run" });
     const mergeInto = await cardToMerge({ config, target, ...ids, outDir, settings, fetch });
-    const mergeCardSha256 = mergeInto ? createHash("sha256").update(mergeInto.text).digest("hex") : null;
     let files: Record<string, string>;
     let exportOutcome: StageOutcome;
     try {
-      const exported = await exportStep({ config, inputs, outDir, buildKey, ...ids, mergeCardSha256 });
+      const exported = await exportStep({ config, inputs, outDir, buildKey, ...ids, ...(mergeInto && { mergeCard: mergeInto }) });
       exportOutcome = exported.outcome;
       if (exported.outcome === "cached") files = exported.files;
       else {
         const card = await cardStep({ config, exported: exported.exported, staging: exported.staging, outDir, buildKey, ...ids, toolVersion, ...(mergeInto && { existing: mergeInto }) });
         const written = [...exported.exported.data.shards.map((shard) => shard.path), ...card.files];
-        files = await finishRelease({ folder: outDir, workDir: config.workDir, files: written, key: exported.key });
+        files = await finishRelease({ folder: outDir, workDir: config.workDir, files: written, key: exported.key, extra: exported.extra });
       }
     } catch (error) {
       // The previous release stays as it was; the unfinished one goes (a full disk needs it back).
