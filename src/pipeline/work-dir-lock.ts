@@ -102,10 +102,11 @@ function hold(path: string): WorkDirLock {
       // nothing more to do while exiting
     }
   };
-  // Ctrl-C and kill end Node without its `exit` event: drop the lock, then die of the same signal.
+  // Ctrl-C and kill end Node without its `exit` event: drop the lock and exit as the signal would
+  // have (128 + its number). Re-raising it from the handler does not work: libuv swallows it.
   const onSignal = (signal: NodeJS.Signals) => {
     drop();
-    process.kill(process.pid, signal);
+    process.exit(128 + (signal === "SIGINT" ? 2 : 15));
   };
   process.once("exit", drop);
   process.once("SIGINT", onSignal);

@@ -153,6 +153,21 @@ test("run publishes safely", { skip: !existsSync(FACES) && "../shared/fixtures m
     assert.ok(!existsSync(join(work, ".lock")), "the lock is released at the end");
   }
 
+  // Ctrl-C mid-run: exit 130, the lock goes with the process, no release folder is left behind.
+  {
+    const work = join(dir, "work-sigint");
+    const child = spawn(process.execPath, [CLI_PATH, "run", "--config", config, "--work-dir", work, "--hub-url", hub.url, "--cache-dir", cacheDir], { stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    for (let waited = 0; !existsSync(join(work, ".lock")); waited += 10) {
+      assert.ok(waited < 60_000 && child.exitCode === null, "the run never took the lock");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill("SIGINT");
+    assert.equal(await exited, 130);
+    assert.ok(!existsSync(join(work, ".lock")), "Ctrl-C drops the lock");
+    assert.ok(!existsSync(join(work, "release")), "no release folder from an interrupted run");
+  }
+
   // Owned files only: another split's shards, stale shards of ours and foreign files on the target.
   const shard = await readFile(join(base, "release", "data", "train-00000-of-00001.parquet"));
   await hub.seed({
