@@ -44,27 +44,36 @@ export async function lockWorkDir(params: LockWorkDirParams): Promise<WorkDirLoc
   const path = join(params.workDir, params.name ?? ".lock");
   const what = params.what ?? "work dir";
   const owner: LockOwner = { pid: process.pid, host: hostname(), command: params.command, since: new Date().toISOString() };
+  // Listening before the file exists: a Ctrl-C right after it is created still removes it.
+  const guard = guardAgainstExit(path);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, "wx");
+      held.add(path);
       await handle.writeFile(JSON.stringify(owner) + "\n");
       await handle.close();
-      return hold(path);
+      return { path, release: guard.release };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+        await guard.release();
+        throw error;
+      }
     }
     const text = await readFile(path, "utf8").catch(() => "");
     const holder = parseOwner(text);
     // An unreadable lock younger than a few seconds is being written by its owner right now.
     const fresh = !holder && Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) < 5000;
+    if (fresh) guard.stop();
     if (fresh) throw new RuntimeError(`${what} ${params.workDir} is in use by another idclusters process (lock ${path} was just created)`);
     if (holder && holder.host !== hostname()) {
+      guard.stop();
       throw new RuntimeError(
         `${what} ${params.workDir} is locked by pid ${holder.pid} on ${holder.host} (idclusters ${holder.command} since ${holder.since}), ` +
           `which cannot be checked from ${hostname()}; if that process is gone, delete ${path}`,
       );
     }
     if (holder && isAlive(holder, path)) {
+      guard.stop();
       throw new RuntimeError(
         `${what} ${params.workDir} is in use by pid ${holder.pid} (idclusters ${holder.command} on ${holder.host} since ${holder.since}); ` +
           `wait for it to finish, or stop it; its lock is ${path}`,
@@ -73,6 +82,7 @@ export async function lockWorkDir(params: LockWorkDirParams): Promise<WorkDirLoc
     await reclaim(path, text);
     log.warn(`${what} ${params.workDir}: reclaimed the lock of ${holder ? `pid ${holder.pid}, which is no longer running` : "an unreadable lock file"}`);
   }
+  guard.stop();
   throw new RuntimeError(`${what} ${params.workDir}: could not take the lock ${path} (other processes keep taking it)`);
 }
 
@@ -92,18 +102,20 @@ async function reclaim(path: string, staleText: string): Promise<void> {
   await rm(aside, { force: true });
 }
 
-function hold(path: string): WorkDirLock {
-  held.add(path);
+/**
+ * Removes the lock file on exit, Ctrl-C and SIGTERM while this process holds it. Ctrl-C and kill end
+ * Node without its `exit` event: the handler drops the lock and exits as the signal would have
+ * (128 + its number); re-raising the signal from the handler does not work (libuv swallows it).
+ */
+function guardAgainstExit(path: string): { stop(): void; release(): Promise<void> } {
   const drop = () => {
-    held.delete(path);
+    if (!held.delete(path)) return;
     try {
       rmSync(path, { force: true });
     } catch {
       // nothing more to do while exiting
     }
   };
-  // Ctrl-C and kill end Node without its `exit` event: drop the lock and exit as the signal would
-  // have (128 + its number). Re-raising it from the handler does not work: libuv swallows it.
   const onSignal = (signal: NodeJS.Signals) => {
     drop();
     process.exit(128 + (signal === "SIGINT" ? 2 : 15));
@@ -111,14 +123,16 @@ function hold(path: string): WorkDirLock {
   process.once("exit", drop);
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  const stop = () => {
+    process.removeListener("exit", drop);
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  };
   return {
-    path,
+    stop,
     release: async () => {
-      process.removeListener("exit", drop);
-      process.removeListener("SIGINT", onSignal);
-      process.removeListener("SIGTERM", onSignal);
-      held.delete(path);
-      await rm(path, { force: true });
+      stop();
+      if (held.delete(path)) await rm(path, { force: true });
     },
   };
 }

@@ -17,9 +17,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -129,6 +129,40 @@ test("run publishes safely", { skip: !existsSync(FACES) && "../shared/fixtures m
     await cp(base, to, { recursive: true });
     return to;
   };
+
+  // A full disk in the middle of an export: exit 1 naming it, the previous release stays whole, the
+  // unfinished one is dropped, the lock released. Needs a small tmpfs (root); otherwise said and skipped.
+  {
+    const disk = join(dir, "small-disk");
+    await mkdir(disk);
+    if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", disk]).status !== 0) {
+      t.diagnostic("full-disk case skipped: mounting a 3 MB tmpfs needs root");
+    } else {
+      try {
+        const work = await copyWork("work-full");
+        const out = join(disk, "release");
+        const first = await run(config, work, ["--out", out]);
+        assert.equal(first.code, 0, first.stderr);
+        const contents = async () => {
+          const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+          return Object.fromEntries(await Promise.all(files.map(async (e) => [join(e.parentPath, e.name), (await readFile(join(e.parentPath, e.name))).toString("base64")])));
+        };
+        const before = await contents();
+        const { bavail, bsize } = await statfs(disk);
+        await writeFile(join(disk, "filler"), Buffer.alloc(Math.max(0, bavail * bsize - 64 * 1024)));
+        const otherEps = join(dir, "other-eps.yaml");
+        await writeFile(otherEps, configText("me/faces").replace("eps: 0.5", "eps: 0.45"));
+        const full = await run(otherEps, work, ["--out", out]);
+        assert.equal(full.code, 1, full.stderr);
+        assert.match(full.stderr, /ENOSPC|no space left/i);
+        assert.deepEqual(await contents(), before, "the previous release is untouched");
+        assert.ok(!existsSync(join(out, ".idclusters-staging")), "the unfinished release is dropped");
+        assert.ok(!existsSync(join(work, ".lock")) && !existsSync(join(out, ".idclusters-release.lock")), "locks released");
+      } finally {
+        spawnSync("umount", [disk]);
+      }
+    }
+  }
 
   // Two runs on one work dir: the second stops and names the first's pid.
   {
