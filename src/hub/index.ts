@@ -17,7 +17,7 @@ export type { HubRepo, HubRepoType } from "./repo-designation.ts";
 export { listLocalFiles } from "./push-folder.ts";
 export { updateRepoSettings } from "./update-repo-settings.ts";
 export type { GatedAccess, UpdateRepoSettingsParams } from "./update-repo-settings.ts";
-export { readRepoHead } from "./read-repo-head.ts";
+export { listedHash, readRepoHead } from "./read-repo-head.ts";
 export { isHubUnreachable } from "./is-hub-unreachable.ts";
 export { NetworkFailure } from "./network-failure.ts";
 export { HubOfflineError } from "./hub-offline-error.ts";

@@ -9,7 +9,7 @@
 import { openAsBlob } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { HubApiError, commitIter, datasetInfo, listCommits, listFiles, modelInfo, repoExists } from "@huggingface/hub";
+import { HubApiError, commitIter, listCommits } from "@huggingface/hub";
 import type { CommitOperation, ListFileEntry } from "@huggingface/hub";
 import picomatch from "picomatch";
 import { RuntimeError, UsageError } from "../common/errors.ts";
@@ -20,7 +20,8 @@ import { createTag } from "./create-tag.ts";
 import { gitBlobSha1OfFile, sha256OfFile } from "../common/file-hashes.ts";
 import { toHubFailure } from "./hub-failure.ts";
 import { parseHubRepo, webRoutePrefix } from "./repo-designation.ts";
-import type { HubRepo, HubRepoType } from "./repo-designation.ts";
+import type { HubRepoType } from "./repo-designation.ts";
+import { readRepoHead, type RepoHead } from "./read-repo-head.ts";
 import { createRetryingFetch } from "./retrying-fetch.ts";
 import { unsafeRepoPathReason } from "./safe-repo-path.ts";
 import type { RetryPolicy } from "./with-retries.ts";
@@ -121,24 +122,23 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
   const client = { hubUrl: params.hubUrl, accessToken: params.accessToken as string, fetch };
   const where = `${repo.name}@${branch}`;
 
-  let parentCommit = "";
-  let repoMissing = false;
-  const remote = new Map<string, ListFileEntry>();
+  let head: RepoHead;
   try {
-    const exists = await repoExists({ repo, ...client });
-    if (!exists && params.dryRun) repoMissing = true;
-    else if (!exists) {
+    const read = () => readRepoHead({ repo: repo.name, repoType: repo.type, branch, ...client });
+    head = await read();
+    if (!head.exists && !params.dryRun) {
       // Created by someone else meanwhile (409): fine, we commit on top of whatever is there.
       const created = await createRepoIfMissing({ repo: repo.name, repoType: repo.type, ...(params.private !== undefined && { private: params.private }), ...client });
       if (created) log.info(`created ${repo.type} repo ${repo.name}${params.private === undefined ? "" : params.private ? " (private)" : " (public)"}`);
-    }
-    if (!repoMissing) parentCommit = await headCommit(repo, branch, client);
-    if (!repoMissing) for await (const entry of listFiles({ repo, revision: parentCommit, recursive: true, ...client })) {
-      if (entry.type === "file") remote.set(entry.path, entry);
+      head = await read();
+      if (!head.exists) throw new RuntimeError(`${repo.name} cannot be read after creating it (missing or not visible with this token)`);
     }
   } catch (error) {
     throw toHubFailure(error, `push ${where}`);
   }
+  const repoMissing = !head.exists;
+  const parentCommit = head.exists ? head.commit : "";
+  const remote = head.exists ? head.files : new Map<string, ListFileEntry>();
   if (params.parentCommit !== undefined && parentCommit !== params.parentCommit) {
     throw new RuntimeError(
       `push ${where}: the branch moved from ${params.parentCommit || "(no repo)"} to ${parentCommit || "(no repo)"} since the release was planned; ` +
@@ -270,15 +270,6 @@ export async function pushFolder(params: PushFolderParams): Promise<PushFolderRe
         `nothing was changed, rerun the push (Hub: ${error.message})`,
     );
   }
-}
-
-async function headCommit(repo: HubRepo, branch: string, client: { hubUrl: string; accessToken?: string; fetch: typeof fetch }): Promise<string> {
-  const info =
-    repo.type === "model"
-      ? await modelInfo({ name: repo.name, revision: branch, additionalFields: ["sha"], ...client })
-      : await datasetInfo({ name: repo.name, revision: branch, additionalFields: ["sha"], ...client });
-  if (typeof info.sha !== "string") throw new RuntimeError(`the Hub gave no head commit for ${repo.name}@${branch}`);
-  return info.sha;
 }
 
 /** Compares with the hash the Hub listed: size first (free), then SHA-256 (LFS) or git SHA-1. */

@@ -2,7 +2,8 @@
  * A repo's branch head and every file at it, read in two calls (info + recursive tree), or
  * "missing" when the repo does not exist (or is not visible with this token).
  */
-import { datasetInfo, listFiles, modelInfo, repoExists } from "@huggingface/hub";
+import { datasetInfo, listFiles, modelInfo, repoExists, type ListFileEntry } from "@huggingface/hub";
+import { RuntimeError } from "../common/errors.ts";
 import type { HubRepoType } from "./repo-designation.ts";
 import { createRetryingFetch } from "./retrying-fetch.ts";
 
@@ -25,8 +26,8 @@ export type RepoHead =
       exists: true;
       /** Head commit of the branch. */
       commit: string;
-      /** Path -> SHA-256 for LFS files, git blob SHA-1 for regular files, as the Hub lists them. */
-      files: Record<string, string>;
+      /** Every file at the head, as the Hub lists it (`lfs.oid` is the SHA-256 of an LFS file, `oid` a git blob SHA-1). */
+      files: Map<string, ListFileEntry>;
     };
 
 export async function readRepoHead(params: ReadRepoHeadParams): Promise<RepoHead> {
@@ -39,10 +40,15 @@ export async function readRepoHead(params: ReadRepoHeadParams): Promise<RepoHead
     type === "model"
       ? await modelInfo({ name: params.repo, revision, additionalFields: ["sha"], ...client })
       : await datasetInfo({ name: params.repo, revision, additionalFields: ["sha"], ...client });
-  const commit = String(info.sha);
-  const files: Record<string, string> = {};
-  for await (const entry of listFiles({ repo, revision: commit, recursive: true, ...client })) {
-    if (entry.type === "file") files[entry.path] = entry.lfs?.oid ?? entry.oid ?? "";
+  if (typeof info.sha !== "string") throw new RuntimeError(`the Hub gave no head commit for ${params.repo}@${revision}`);
+  const files = new Map<string, ListFileEntry>();
+  for await (const entry of listFiles({ repo, revision: info.sha, recursive: true, ...client })) {
+    if (entry.type === "file") files.set(entry.path, entry);
   }
-  return { exists: true, commit, files };
+  return { exists: true, commit: info.sha, files };
+}
+
+/** What a listing says a file's content is: SHA-256 for LFS files, git blob SHA-1 for others. */
+export function listedHash(entry: ListFileEntry): string {
+  return entry.lfs?.oid ?? entry.oid ?? "";
 }

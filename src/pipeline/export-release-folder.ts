@@ -38,7 +38,7 @@ export async function exportReleaseFolder(params: ExportReleaseFolderParams): Pr
     releaseLock = await lockWorkDir({ workDir: outDir, name: RELEASE_LOCK, what: "release folder", command: "export" });
     const inputs = await pullReleaseInputs(config, params.hub);
     // No previous release here: the card this folder holds is the one whose hand-written parts are kept.
-    const existing = await cardToMerge({ config, target: { status: "missing" }, ownHead: false, previousCommit: null, outDir, settings, fetch: createRetryingFetch({ offline: settings.offline, etagTimeoutMs: settings.etagTimeoutMs, downloadTimeoutMs: settings.downloadTimeoutMs }) });
+    const existing = await cardToMerge({ config, target: { status: "missing" }, ownHead: false, previousCommit: null, outDir, settings, fetch: createRetryingFetch(settings) });
     const staging = await startStaging(outDir);
     try {
       const exported = await exportFromConfig({ config, outDir: staging, inputs, ...(params.onProgress && { onProgress: params.onProgress }) });

@@ -56,7 +56,7 @@ export async function exportStep(input: ExportStepInput): Promise<ExportStepOutp
   const mergeCard = input.mergeCard ? sha256Of(input.mergeCard.text) : null;
   const cached = await validManifest<ReleaseManifestExtra>({ workDir: config.workDir, stage: "export", inputHash: key, root: outDir });
   const owned = await ownedReleaseFiles(outDir).catch(() => undefined);
-  const sameFiles = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((p, i) => p === [...b].sort()[i]);
+  const sameFiles = (a: string[], b: string[]) => a.length === b.length && a.every((path) => b.includes(path));
   // The hand-written parts come from the card merged into: the same one as last time, or our own
   // README itself (the head is the release we built: merging into it changes nothing).
   const sameCard =

@@ -56,10 +56,15 @@ interface IdsExtra {
   changelog: CardChangelog | null;
 }
 
+/** The head is our own release of these very inputs (its published card-inputs.json carries our build key). */
+export function isOwnHead(target: TargetState, buildKey: string): boolean {
+  return target.status === "present" && target.cardInputs?.buildKey === buildKey;
+}
+
 /** The commit of the release this build follows (see the file comment), or null. */
 export function previousReleaseOf(target: TargetState, buildKey: string, split: string): string | null {
   if (target.status !== "present") return null;
-  if (target.cardInputs?.buildKey === buildKey) return target.cardInputs.previousCommit ?? null;
+  if (isOwnHead(target, buildKey)) return target.cardInputs?.previousCommit ?? null;
   const hasData = Object.keys(target.files).some((path) => path.startsWith(`data/${split}-`) && path.endsWith(".parquet"));
   return hasData ? target.head : null;
 }
@@ -69,7 +74,7 @@ export async function identitiesStep(input: IdentitiesStepInput): Promise<Identi
   const workDir = config.workDir;
   const files = workFiles(workDir);
   const previousCommit = previousReleaseOf(input.target, buildKey, config.release.split);
-  const ownHead = input.target.status === "present" && input.target.cardInputs?.buildKey === buildKey;
+  const ownHead = isOwnHead(input.target, buildKey);
   if (ownHead) {
     log.info(`run: ${config.release.target} already holds this release; previous release ${previousCommit ?? "(none)"}`);
   }

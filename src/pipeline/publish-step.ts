@@ -12,9 +12,8 @@
 import { RuntimeError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
-import { createRepoIfMissing, pushFolder, updateRepoSettings, type HubSettings, type PushFolderResult } from "../hub/index.ts";
+import { createRepoIfMissing, pushFolder, readRepoHead, updateRepoSettings, type HubSettings, type PushFolderResult } from "../hub/index.ts";
 import { ownedRemoteGlobs, type ReleasePlan } from "./plan-step.ts";
-import { readTarget } from "./read-target.ts";
 import { verifyReleaseFolder } from "./verify-release-folder.ts";
 
 export interface PublishStepInput {
@@ -55,8 +54,8 @@ export async function publishStep(input: PublishStepInput): Promise<PushFolderRe
   if (plan.repoMissing) parent = await createTargetRepo(input, client);
   else {
     // A moved target changes nothing, settings included (pushFolder checks again before committing).
-    const now = await readTarget({ target, settings, fetch: input.fetch });
-    const head = now.status === "present" ? now.head : "(no repo)";
+    const now = await readRepoHead({ repo: target, ...client });
+    const head = now.exists ? now.commit : "(no repo)";
     if (head !== plan.head) {
       throw new RuntimeError(`publish ${target}: the branch moved from ${plan.head} to ${head} since the release was planned; nothing was changed: rerun to plan against the new head`);
     }
@@ -106,11 +105,11 @@ async function createTargetRepo(input: PublishStepInput, client: { hubUrl: strin
   if (await createRepoIfMissing({ repo: target, ...(visibility !== undefined && { private: visibility }), ...client })) {
     log.info(`publish: created dataset repo ${target}${visibility === undefined ? "" : visibility ? " (private)" : " (public)"}`);
   }
-  const state = await readTarget({ target, settings: input.settings, fetch: input.fetch });
-  if (state.status !== "present") throw new RuntimeError(`publish: ${target} cannot be read after creating it (${state.status === "unreachable" ? state.reason : "missing"})`);
-  const foreign = Object.keys(state.files).filter((path) => path !== ".gitattributes");
+  const state = await readRepoHead({ repo: target, ...client });
+  if (!state.exists) throw new RuntimeError(`publish: ${target} cannot be read after creating it (missing or not visible with this token)`);
+  const foreign = [...state.files.keys()].filter((path) => path !== ".gitattributes");
   if (foreign.length > 0) {
     throw new RuntimeError(`publish: ${target} was created by someone else since the plan and holds ${foreign.length} file(s); nothing was changed: rerun to plan against it`);
   }
-  return state.head;
+  return state.commit;
 }

@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isHubUnreachable, pullSnapshot, readRepoHead, type HubSettings } from "../hub/index.ts";
+import { isHubUnreachable, listedHash, pullSnapshot, readRepoHead, type HubSettings } from "../hub/index.ts";
 
 export type TargetState =
   | {
@@ -46,8 +46,9 @@ export async function readTarget(params: ReadTargetParams): Promise<TargetState>
   try {
     const head = await readRepoHead({ repo: target, hubUrl: settings.hubUrl, ...(settings.accessToken && { accessToken: settings.accessToken }), fetch });
     if (!head.exists) return { status: "missing" };
-    const state: TargetState = { status: "present", head: head.commit, files: head.files };
-    const wanted = ["README.md", "card-inputs.json"].filter((path) => path in head.files);
+    const files = Object.fromEntries([...head.files].map(([path, entry]) => [path, listedHash(entry)]));
+    const state: TargetState = { status: "present", head: head.commit, files };
+    const wanted = ["README.md", "card-inputs.json"].filter((path) => path in files);
     if (wanted.length > 0) {
       const snap = await pullSnapshot({ repo: target, revision: head.commit, include: wanted, ...settings, fetch });
       state.card = await readFile(join(snap.snapshotPath, "README.md"), "utf8").catch(() => undefined);

@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { UsageError } from "../common/errors.ts";
+import { listLocalFiles } from "../hub/index.ts";
 import { log } from "../common/logger.ts";
 import { writeFileAtomic } from "../common/write-file-atomic.ts";
 import { hashOutputs, writeManifest } from "./stage-manifest.ts";
@@ -116,7 +117,8 @@ export async function commitStaging(params: { folder: string; files: string[] })
   }
   await rm(staging, { recursive: true, force: true });
   await writeMarker(folder, params.files);
-  const foreign = (await listFiles(folder)).filter((path) => !next.has(path));
+  // listLocalFiles skips our marker, lock and staging, as a push does.
+  const foreign = (await listLocalFiles(folder).catch(() => [] as string[])).filter((path) => !next.has(path));
   if (foreign.length > 0) {
     log.warn(`${folder}: ${foreign.length} file(s) not written by idclusters are left alone and not part of the release (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", ..." : ""})`);
   }
@@ -140,16 +142,6 @@ async function removeEmptyParents(root: string, dir: string): Promise<void> {
   }
 }
 
-async function listFiles(folder: string, prefix = ""): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(join(folder, prefix), { withFileTypes: true })) {
-    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (path === RELEASE_MARKER || path === STAGING_DIR || path === RELEASE_LOCK) continue;
-    if (entry.isDirectory()) out.push(...(await listFiles(folder, path)));
-    else out.push(path);
-  }
-  return out;
-}
 
 /**
  * The last step of writing a release: the staged files moved in (commitStaging) and the release's

@@ -32,7 +32,8 @@ export interface ValidatedRun {
 
 export async function validateRun(params: ValidateRunParams): Promise<ValidatedRun> {
   const settings = resolveHubSettings(params.hub);
-  const fetch = createRetryingFetch({ offline: settings.offline, etagTimeoutMs: settings.etagTimeoutMs, downloadTimeoutMs: settings.downloadTimeoutMs });
+  // The settings carry the offline flag and the timeouts the fetch applies.
+  const fetch = createRetryingFetch(settings);
   const willPush = params.push && !params.dryRun;
   if (params.createPr && !params.push) throw new UsageError("--create-pr opens the release as a pull request: it needs --push");
   if (params.createPr && params.tag) {

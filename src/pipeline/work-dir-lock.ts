@@ -46,44 +46,49 @@ export async function lockWorkDir(params: LockWorkDirParams): Promise<WorkDirLoc
   const owner: LockOwner = { pid: process.pid, host: hostname(), command: params.command, since: new Date().toISOString() };
   // Listening before the file exists: a Ctrl-C right after it is created still removes it.
   const guard = guardAgainstExit(path);
+  try {
+    await takeLock({ path, owner, what, folder: params.workDir });
+    return { path, release: guard.release };
+  } catch (error) {
+    await guard.release(); // removes the file only if it became ours
+    throw error;
+  }
+}
+
+/** Creates the lock file exclusively (reclaiming a stale one), or throws naming its holder. */
+async function takeLock(params: { path: string; owner: LockOwner; what: string; folder: string }): Promise<void> {
+  const { path, what, folder } = params;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, "wx");
       held.add(path);
-      await handle.writeFile(JSON.stringify(owner) + "\n");
+      await handle.writeFile(JSON.stringify(params.owner) + "\n");
       await handle.close();
-      return { path, release: guard.release };
+      return;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-        await guard.release();
-        throw error;
-      }
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const text = await readFile(path, "utf8").catch(() => "");
     const holder = parseOwner(text);
     // An unreadable lock younger than a few seconds is being written by its owner right now.
     const fresh = !holder && Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) < 5000;
-    if (fresh) guard.stop();
-    if (fresh) throw new RuntimeError(`${what} ${params.workDir} is in use by another idclusters process (lock ${path} was just created)`);
+    if (fresh) throw new RuntimeError(`${what} ${folder} is in use by another idclusters process (lock ${path} was just created)`);
     if (holder && holder.host !== hostname()) {
-      guard.stop();
       throw new RuntimeError(
-        `${what} ${params.workDir} is locked by pid ${holder.pid} on ${holder.host} (idclusters ${holder.command} since ${holder.since}), ` +
+        `${what} ${folder} is locked by pid ${holder.pid} on ${holder.host} (idclusters ${holder.command} since ${holder.since}), ` +
           `which cannot be checked from ${hostname()}; if that process is gone, delete ${path}`,
       );
     }
     if (holder && isAlive(holder, path)) {
-      guard.stop();
       throw new RuntimeError(
-        `${what} ${params.workDir} is in use by pid ${holder.pid} (idclusters ${holder.command} on ${holder.host} since ${holder.since}); ` +
+        `${what} ${folder} is in use by pid ${holder.pid} (idclusters ${holder.command} on ${holder.host} since ${holder.since}); ` +
           `wait for it to finish, or stop it; its lock is ${path}`,
       );
     }
     await reclaim(path, text);
-    log.warn(`${what} ${params.workDir}: reclaimed the lock of ${holder ? `pid ${holder.pid}, which is no longer running` : "an unreadable lock file"}`);
+    log.warn(`${what} ${folder}: reclaimed the lock of ${holder ? `pid ${holder.pid}, which is no longer running` : "an unreadable lock file"}`);
   }
-  guard.stop();
-  throw new RuntimeError(`${what} ${params.workDir}: could not take the lock ${path} (other processes keep taking it)`);
+  throw new RuntimeError(`${what} ${folder}: could not take the lock ${path} (other processes keep taking it)`);
 }
 
 /**
@@ -107,7 +112,7 @@ async function reclaim(path: string, staleText: string): Promise<void> {
  * Node without its `exit` event: the handler drops the lock and exits as the signal would have
  * (128 + its number); re-raising the signal from the handler does not work (libuv swallows it).
  */
-function guardAgainstExit(path: string): { stop(): void; release(): Promise<void> } {
+function guardAgainstExit(path: string): { release(): Promise<void> } {
   const drop = () => {
     if (!held.delete(path)) return;
     try {
@@ -129,7 +134,6 @@ function guardAgainstExit(path: string): { stop(): void; release(): Promise<void
     process.removeListener("SIGTERM", onSignal);
   };
   return {
-    stop,
     release: async () => {
       stop();
       if (held.delete(path)) await rm(path, { force: true });

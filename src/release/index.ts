@@ -13,6 +13,8 @@ export type { EmbedIndexEntry } from "./read-embed-index.ts";
 export { readReleaseRows, releaseShardFiles } from "./read-release-rows.ts";
 export type { ReleaseRows } from "./read-release-rows.ts";
 export { verifyRelease } from "./verify-release.ts";
+export { openDuckDb, sqlString } from "./open-duckdb.ts";
+export type { DuckDb, DuckDbRow } from "./open-duckdb.ts";
 export type { VerifyReleaseParams, VerifyReleaseResult } from "./verify-release.ts";
 export { absolutePathIn, buildMachinePaths } from "./check-local-paths.ts";
 export { chooseClusters, writeContactSheets } from "./contact-sheets.ts";

@@ -6,6 +6,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../common/errors.ts";
+import { openDuckDb, sqlString } from "./open-duckdb.ts";
 
 export interface ReleaseRows {
   fileNames: (string | null)[];
@@ -19,7 +20,6 @@ export interface ReleaseRows {
   ids: (bigint | null)[];
 }
 
-const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** `data/<split>-NNNNN-of-NNNNN.parquet` files of the folder, in name (= row) order. */
 export async function releaseShardFiles(folder: string, split: string): Promise<string[]> {
@@ -38,17 +38,15 @@ export async function readReleaseRows(params: {
 }): Promise<ReleaseRows> {
   const files = await releaseShardFiles(params.folder, params.split);
   if (files.length === 0) throw new UsageError(`${params.folder} has no data/${params.split}-*.parquet shards`);
-  const { DuckDBInstance } = await import("@duckdb/node-api");
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
+  const db = await openDuckDb();
   const rows: ReleaseRows = { fileNames: [], keys: [], ids: [] };
   try {
     for (const file of files) {
-      const reader = await connection.runAndReadAll(
+      const read = await db.all(
         `select file_name, cluster_id, lower(sha256(image.bytes)) as key
-           from read_parquet(${quote(file)}, file_row_number = true) order by file_row_number`,
+           from read_parquet(${sqlString(file)}, file_row_number = true) order by file_row_number`,
       );
-      for (const r of reader.getRowObjectsJS()) {
+      for (const r of read) {
         rows.fileNames.push(r.file_name == null ? null : String(r.file_name));
         rows.keys.push(r.key == null ? "" : String(r.key));
         const id = r.cluster_id == null ? null : BigInt(r.cluster_id as bigint | number);
@@ -59,8 +57,7 @@ export async function readReleaseRows(params: {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`cannot read the release rows of ${params.folder}: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    connection.closeSync();
-    instance.closeSync();
+    db.close();
   }
   return rows;
 }

@@ -20,6 +20,7 @@ import { checkLabels, type LabelRow, RowProblems } from "./check-labels.ts";
 import { buildMachinePaths, checkTextFilesForLocalPaths, findLocalPath } from "./check-local-paths.ts";
 import { checkPageIndex } from "./check-page-index.ts";
 import type { HfFeature, ReleaseDataInfo, ReleaseShard } from "./release-data-info.ts";
+import { openDuckDb, sqlString } from "./open-duckdb.ts";
 
 export interface VerifyReleaseParams {
   /** Release folder (`data/`, `README.md`). */
@@ -50,27 +51,7 @@ export interface VerifyReleaseResult {
   checks: string[];
 }
 
-type Row = Record<string, unknown>;
-
-interface Db {
-  all(sql: string): Promise<Row[]>;
-  close(): void;
-}
-
-async function openDuckDb(): Promise<Db> {
-  const { DuckDBInstance } = await import("@duckdb/node-api");
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  return {
-    all: async (sql) => (await connection.runAndReadAll(sql)).getRowObjectsJS() as Row[],
-    close: () => {
-      connection.closeSync();
-      instance.closeSync();
-    },
-  };
-}
-
-const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+const quote = sqlString;
 const SHARD_NAME = /^(\w+(?:\.\w+)*)-(\d{5})-of-(\d{5})\.parquet$/;
 
 function textOf(value: unknown): string {

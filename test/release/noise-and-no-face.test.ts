@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { openDuckDb } from "../../src/release/open-duckdb.ts";
 import { checkCard, loadCardInputs, saveCardInputs, writeCard } from "../../src/card/index.ts";
 import type { CardInputs, ClusterStats } from "../../src/card/index.ts";
 import { setLogSink } from "../../src/common/logger.ts";
@@ -97,17 +97,6 @@ function keepStats(): ClusterStats {
   };
 }
 
-async function duck() {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  return {
-    all: async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS(),
-    close: () => {
-      connection.closeSync();
-      instance.closeSync();
-    },
-  };
-}
 
 /** Builds the release folder (shards, card, card-inputs.json) and returns what verify needs. */
 async function buildKeepRelease(dir: string) {
@@ -156,7 +145,7 @@ async function buildKeepRelease(dir: string) {
 
 /** Rewrites the release's only shard with `edit` applied to its rows (read back with DuckDB). */
 async function rewriteShard(out: string, edit: (rows: ReleaseRow[]) => void): Promise<void> {
-  const db = await duck();
+  const db = await openDuckDb();
   let rows: ReleaseRow[];
   try {
     const read = await db.all(
@@ -187,7 +176,7 @@ test("noise: keep and no_face: keep: -1 / 1 for noise, null / null without a fac
   const { out, folder, result, noiseFiles, verify } = await buildKeepRelease(dir);
 
   // The shard as DuckDB reads it.
-  const db = await duck();
+  const db = await openDuckDb();
   t.after(() => db.close());
   const rows = await db.all(`select file_name, cluster_id, cluster_size, image.path as path from read_parquet('${join(out, SHARD)}', file_row_number = true) order by file_row_number`);
   assert.equal(rows.length, 42);
@@ -245,7 +234,7 @@ test("noise: keep and no_face: keep: -1 / 1 for noise, null / null without a fac
 test("verify names the shard and row of a no-face row with an id and of a noise row with a null id", { skip: !present && SKIP }, async (t) => {
   const dir = await tempDir(t);
   const { out, noiseFiles, verify } = await buildKeepRelease(dir);
-  const db = await duck();
+  const db = await openDuckDb();
   t.after(() => db.close());
   const names = (await db.all(`select file_name from read_parquet('${join(out, SHARD)}', file_row_number = true) order by file_row_number`)).map((r) => String(r.file_name));
   const gradient = names.indexOf("gradient-a.png");

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { openDuckDb } from "../../src/release/open-duckdb.ts";
 import { listImageFolder, openImageFolder, openParquetImages } from "../../src/source/index.ts";
 import { exportRelease } from "../../src/release/export-release.ts";
 import type { EmbedIndexEntry } from "../../src/release/read-embed-index.ts";
@@ -66,17 +66,6 @@ async function buildFixtureRelease(outDir: string, options: { maxShardSize?: num
   });
 }
 
-async function duck() {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  return {
-    all: async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS(),
-    close: () => {
-      connection.closeSync();
-      instance.closeSync();
-    },
-  };
-}
 
 test("a release from the fixture faces: DuckDB reads every shard with the expected types, metadata and values", { skip: !present && SKIP }, async (t) => {
   const dir = await tempDir(t);
@@ -89,7 +78,7 @@ test("a release from the fixture faces: DuckDB reads every shard with the expect
   const file = join(out, result.data.shards[0]!.path);
   assert.equal(result.data.downloadSize, readFileSync(file).length);
 
-  const db = await duck();
+  const db = await openDuckDb();
   t.after(() => db.close());
   const columns = await db.all(`describe select * from '${file}'`);
   assert.deepEqual(
@@ -152,7 +141,7 @@ test("small limits: shard count from the Arrow size, contiguous shards (first n 
     result.data.shards.map((s) => [s.path, s.rows]),
     [0, 1, 2, 3, 4, 5].map((i) => [`data/train-0000${i}-of-00006.parquet`, i < 3 ? 7 : 6]),
   );
-  const db = await duck();
+  const db = await openDuckDb();
   t.after(() => db.close());
   for (const shard of result.data.shards) {
     const file = join(out, shard.path);
@@ -208,7 +197,7 @@ test("row groups encoded on worker threads give the same bytes as encoded inline
   for (const shard of inline.shards) {
     assert.ok(readFileSync(join(dir, "inline", shard.path)).equals(readFileSync(join(dir, "pooled", shard.path))), shard.path);
   }
-  const db = await duck();
+  const db = await openDuckDb();
   t.after(() => db.close());
   const back = await db.all(`select image is null as no_image, image.path as path, cluster_id from read_parquet('${join(dir, "pooled")}/data/*.parquet')`);
   assert.equal(back.length, 57);
@@ -251,7 +240,7 @@ test("a ClassLabel pass-through column keeps its names; resize re-encodes at the
     spoolPath: join(dir, "spool.bin"),
   });
   assert.deepEqual(result.data.features.map(([n]) => n), ["image", "file_name", "cluster_id", "cluster_size", "label"]);
-  const db = await duck();
+  const db = await openDuckDb();
   t.after(() => db.close());
   const file = join(out, result.data.shards[0]!.path);
   const read = await db.all(`select label, cluster_size, image.bytes as b, image.path as path from '${file}'`);

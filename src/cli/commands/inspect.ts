@@ -12,13 +12,11 @@ import { UsageError } from "../../common/errors.ts";
 import { log } from "../../common/logger.ts";
 import { readNpy } from "../../common/npy.ts";
 import { loadConfig } from "../../config/index.ts";
-import { chooseClusters, writeContactSheets } from "../../release/index.ts";
+import { chooseClusters, openDuckDb, readEmbedIndex, sqlString, writeContactSheets } from "../../release/index.ts";
 import { workFiles } from "../../pipeline/work-files.ts";
-import { readEmbedIndex } from "../../release/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 import type { InspectArgs } from "../options/inspect.ts";
 
-const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 /** Per cluster, the least over members of the best cosine similarity to another member. */
 function weakestLinks(members: Map<number, number[]>, embeddings: Float32Array, dims: number): Map<number, number> {
@@ -55,12 +53,10 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
     const folder = resolve(args.release);
     const shards = (await readdir(join(folder, "data")).catch(() => [] as string[])).filter((f) => f.endsWith(".parquet")).sort();
     if (shards.length === 0) throw new UsageError(`${folder} has no data/*.parquet shards`);
-    const list = `[${shards.map((s) => quote(join(folder, "data", s))).join(", ")}]`;
-    const { DuckDBInstance } = await import("@duckdb/node-api");
-    const instance = await DuckDBInstance.create(":memory:");
-    const db = await instance.connect();
+    const list = `[${shards.map((s) => sqlString(join(folder, "data", s))).join(", ")}]`;
+    const db = await openDuckDb();
     try {
-      const all = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS();
+      const all = db.all;
       const rows = await all(`select file_name, cluster_id from read_parquet(${list}) where cluster_id >= 0`);
       const members = new Map<number, string[]>();
       for (const r of rows) {
@@ -117,8 +113,7 @@ export const inspectCommand: CommandModule<GlobalArgs, InspectArgs> = {
       if (args.json) process.stdout.write(JSON.stringify({ out, pages, clusters: chosen }, null, 2) + "\n");
       else for (const page of pages) process.stdout.write(page + "\n");
     } finally {
-      db.closeSync();
-      instance.closeSync();
+      db.close();
     }
   },
 };
