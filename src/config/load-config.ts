@@ -151,6 +151,7 @@ export function parseConfig(text: string, params: LoadConfigParams): ReleaseConf
     faces: {
       device: raw.faces.device,
       batchSize: raw.faces.batch_size,
+      calibrate: raw.faces.calibrate,
       noFace: raw.faces.no_face,
       maxPixels: raw.faces.max_pixels,
     },
@@ -368,7 +369,7 @@ interface RawConfig {
       dtype: "fp32" | "fp16";
     };
   };
-  faces: { device: "auto" | "cuda" | "webgpu" | "cpu"; batch_size: number; no_face: "drop" | "keep"; max_pixels: number };
+  faces: { device: "auto" | "cuda" | "webgpu" | "cpu"; batch_size: number; calibrate: "auto" | "skip" | "redo"; no_face: "drop" | "keep"; max_pixels: number };
   images: ReleaseConfig["images"];
   clustering: {
     eps: number;

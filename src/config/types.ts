@@ -51,6 +51,8 @@ export interface SourceConfig {
 export interface FacesConfig {
   device: "auto" | "cuda" | "webgpu" | "cpu";
   batchSize: number;
+  /** Session options by measurement (faces.calibrate); see src/faces/calibrate-session.ts. */
+  calibrate: "auto" | "skip" | "redo";
   noFace: "drop" | "keep";
   maxPixels: number;
 }

@@ -8,7 +8,7 @@ import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { sha256OfFile } from "../common/file-hashes.ts";
-import type { DetectorSpec, DeviceChoice, RecognizerSpec } from "../faces/index.ts";
+import type { CalibrationMode, DetectorSpec, DeviceChoice, RecognizerSpec } from "../faces/index.ts";
 import { isParquetSnapshot, openImageFolder, openParquetImages, selectSplitShards } from "../source/index.ts";
 import type { ImageSource, ImageTransform } from "../source/index.ts";
 import type { EmbedFingerprintParams } from "./embed-cache.ts";
@@ -19,6 +19,8 @@ export interface EmbedPlan {
   recognizer: RecognizerSpec;
   device: DeviceChoice;
   batchSize: number;
+  /** Session options by measurement (see src/faces/calibrate-session.ts). */
+  calibrate: CalibrationMode;
   noFace: "drop" | "keep";
   maxPixels?: number;
   /** Resize + re-encode before embedding (the release's `images` transform). */

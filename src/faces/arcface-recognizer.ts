@@ -10,6 +10,8 @@ import type { InferenceSession } from "onnxruntime-node";
 import type { RgbImage } from "../common/image.ts";
 import type { DeviceChoice, RecognizerSpec } from "./types.ts";
 import { loadOnnxSession, type ConcreteDevice } from "./onnx-session.ts";
+import type { CalibrationMode } from "./calibrate-session.ts";
+import type { SessionChoice } from "./session-options.ts";
 import { fromHalf, toHalf } from "./float16.ts";
 import { ALIGNED_SIZE } from "./align-face.ts";
 
@@ -20,6 +22,17 @@ export interface RecognizerCreateParams {
   device?: DeviceChoice;
   /** Most crops per inference for models with a dynamic batch dimension (default 32). */
   batchSize?: number;
+  /**
+   * Session options and batch size by measurement (default "skip": onnxruntime's defaults and
+   * `batchSize`); a calibrated dynamic-batch model runs at 1, 8, 32 or `batchSize`, the fastest
+   * per crop up to `batchSize`.
+   */
+  calibrate?: CalibrationMode;
+}
+
+/** Batch sizes a dynamic-batch recognizer may run at, up to `most`. */
+function batchCandidates(most: number): number[] {
+  return [...new Set([1, 8, 32, most].filter((b) => b <= most))];
 }
 
 const triple = (v: [number, number, number] | number): [number, number, number] => (typeof v === "number" ? [v, v, v] : v);
@@ -29,6 +42,8 @@ export class ArcFaceRecognizer {
   /** Crops per inference actually used (1 for fixed-batch models). */
   readonly batchSize: number;
   readonly embeddingDim: number;
+  /** Session options and batch the recognizer runs with. */
+  readonly choice: SessionChoice;
   private readonly inputName: string;
   private readonly outputName: string;
   private readonly half: boolean;
@@ -41,9 +56,10 @@ export class ArcFaceRecognizer {
     private readonly session: InferenceSession,
     provider: ConcreteDevice,
     spec: RecognizerSpec,
-    requestedBatch: number,
+    choice: SessionChoice,
   ) {
     this.provider = provider;
+    this.choice = choice;
     const input = session.inputMetadata[0];
     const output = session.outputMetadata[0];
     if (!input?.isTensor || !output?.isTensor) throw new Error(`${spec.modelPath}: expected a tensor input and output`);
@@ -52,7 +68,7 @@ export class ArcFaceRecognizer {
     this.half = input.type === "float16";
     const batchDim = input.shape[0];
     this.fixedBatch = typeof batchDim === "number" && batchDim > 0;
-    this.batchSize = this.fixedBatch ? (batchDim as number) : Math.max(1, requestedBatch);
+    this.batchSize = this.fixedBatch ? (batchDim as number) : Math.max(1, choice.batch);
     const dim = output.shape[output.shape.length - 1];
     if (typeof dim !== "number" || dim <= 0) throw new Error(`${spec.modelPath}: embedding size is not fixed in the model`);
     this.embeddingDim = dim;
@@ -62,13 +78,16 @@ export class ArcFaceRecognizer {
   }
 
   static async create(params: RecognizerCreateParams): Promise<ArcFaceRecognizer> {
-    const { session, provider } = await loadOnnxSession({
+    const { session, provider, choice } = await loadOnnxSession({
       modelPath: params.spec.modelPath,
       device: params.device,
       dtype: params.spec.dtype,
       probeShape: [1, 3, ALIGNED_SIZE, ALIGNED_SIZE],
+      calibrate: params.calibrate,
+      // A model with a fixed batch dimension has nothing to choose (its own size is used).
+      batchCandidates: batchCandidates(Math.max(1, Math.floor(params.batchSize ?? 32))),
     });
-    return new ArcFaceRecognizer(session, provider, params.spec, params.batchSize ?? 32);
+    return new ArcFaceRecognizer(session, provider, params.spec, choice);
   }
 
   /** One L2-normalised embedding per crop, in order. */

@@ -13,15 +13,30 @@
  * and keep the first that initialises AND runs a dummy inference.
  */
 import { copyFile, mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import type { InferenceSession } from "onnxruntime-node";
 import { Tensor } from "onnxruntime-node";
-import { PreTrainedModel, env, LogLevel } from "@huggingface/transformers";
 import { UsageError } from "../common/errors.ts";
 import { getLogLevel, log } from "../common/logger.ts";
 import type { DeviceChoice } from "./types.ts";
+import { calibrateSession, type CalibrationMode } from "./calibrate-session.ts";
+import type { SessionChoice } from "./session-options.ts";
+import { sessionOptionsOf } from "./session-options.ts";
+
+type Transformers = typeof import("@huggingface/transformers");
+let transformers: Transformers | undefined;
+/**
+ * transformers.js, loaded lazily and as its CommonJS build: the CLI runs under tsx's ESM loader,
+ * which re-reads the 1.3 MB ESM bundle through its hooks and costs ~150 MB of RSS and ~0.7 s at
+ * every start; `require` bypasses those hooks (same package, same onnxruntime-node underneath).
+ */
+function loadTransformers(): Transformers {
+  transformers ??= createRequire(import.meta.url)("@huggingface/transformers") as Transformers;
+  return transformers;
+}
 
 export type ConcreteDevice = Exclude<DeviceChoice, "auto">;
 
@@ -37,17 +52,28 @@ export interface OnnxSessionParams {
   dtype?: "fp32" | "fp16";
   /** Input shape for the dummy inference that proves a provider works; free dims become 1 or this size. */
   probeShape?: number[];
+  /**
+   * Session options by measurement ("auto": measured once per model, provider and CPU, then
+   * cached; "redo": measure again; "skip": onnxruntime's defaults). Default "skip" here; the face
+   * engine passes the user's choice.
+   */
+  calibrate?: CalibrationMode;
+  /** Batch sizes the calibration may pick from (dynamic-batch recognizers); default [1]. Uncalibrated: the largest. */
+  batchCandidates?: number[];
 }
 
 export interface LoadedSession {
   session: InferenceSession;
   /** Execution provider actually in use. */
   provider: ConcreteDevice;
+  /** Options and batch size the session runs with (calibrated or default). */
+  choice: SessionChoice;
 }
 
 let transformersConfigured = false;
-function configureTransformers(): void {
-  if (transformersConfigured) return;
+function configureTransformers(): Transformers {
+  const { env, LogLevel } = loadTransformers();
+  if (transformersConfigured) return loadTransformers();
   transformersConfigured = true;
   // Local files only: nothing in this stage may reach the network.
   env.allowRemoteModels = false;
@@ -55,11 +81,20 @@ function configureTransformers(): void {
   // ORT prints native errors for every provider "auto" probes and rejects (missing CUDA libraries,
   // no WebGPU adapter); we report failures ourselves, so keep it quiet unless debugging.
   env.logLevel = getLogLevel() === "debug" ? LogLevel.WARNING : LogLevel.NONE;
+  return loadTransformers();
 }
 
-/** Loads `modelPath` on one concrete device through transformers.js. */
-async function loadOn(modelPath: string, device: ConcreteDevice, dtype: "fp32" | "fp16"): Promise<InferenceSession> {
-  configureTransformers();
+/**
+ * Loads `modelPath` on one concrete device through transformers.js, which forwards
+ * `session_options` to onnxruntime (graph optimisation level, threads, config entries).
+ */
+export async function openSession(
+  modelPath: string,
+  device: ConcreteDevice,
+  dtype: "fp32" | "fp16",
+  choice?: SessionChoice,
+): Promise<InferenceSession> {
+  const { PreTrainedModel } = configureTransformers();
   const folder = await mkdtemp(join(tmpdir(), "idclusters-onnx-"));
   try {
     await mkdir(join(folder, "onnx"));
@@ -69,7 +104,8 @@ async function loadOn(modelPath: string, device: ConcreteDevice, dtype: "fp32" |
     // A symlink costs nothing; where the temp filesystem refuses one, a copy still works.
     await symlink(resolve(modelPath), target).catch(() => copyFile(modelPath, target));
     await writeFile(join(folder, "config.json"), JSON.stringify({ model_type: "idclusters-custom-onnx" }));
-    const model = await PreTrainedModel.from_pretrained(folder, { device, dtype, local_files_only: true });
+    const session_options = choice ? sessionOptionsOf(choice) : undefined;
+    const model = await PreTrainedModel.from_pretrained(folder, { device, dtype, local_files_only: true, session_options });
     const session = (model as unknown as { sessions: Record<string, InferenceSession> }).sessions.model;
     if (!session) throw new Error(`transformers.js created no session for ${modelPath}`);
     return session;
@@ -78,18 +114,51 @@ async function loadOn(modelPath: string, device: ConcreteDevice, dtype: "fp32" |
   }
 }
 
+/** The model's input shape with its free dimensions taken from `probeShape` (or 1). */
+function resolvedInputShape(session: InferenceSession, probeShape: number[] | undefined): number[] | undefined {
+  const meta = session.inputMetadata[0];
+  if (!meta || !meta.isTensor) return undefined;
+  return meta.shape.map((d, i) => (typeof d === "number" && d > 0 ? d : (probeShape?.[i] ?? 1)));
+}
+
 /** Runs one inference on zeros so a provider that loads but cannot execute is caught here. */
 async function probe(session: InferenceSession, probeShape: number[] | undefined): Promise<void> {
   const meta = session.inputMetadata[0];
   const name = session.inputNames[0];
-  if (!name || !meta || !meta.isTensor) return;
-  const declared = meta.shape;
-  const shape = declared.map((d, i) => (typeof d === "number" && d > 0 ? d : (probeShape?.[i] ?? 1)));
+  const shape = resolvedInputShape(session, probeShape);
+  if (!name || !meta || !meta.isTensor || !shape) return;
   const size = shape.reduce((a, b) => a * b, 1);
   const tensor =
     meta.type === "float16" ? new Tensor("float16", new Uint16Array(size), shape) : new Tensor("float32", new Float32Array(size), shape);
   const outputs = await session.run({ [name]: tensor });
   for (const out of Object.values(outputs)) out.dispose?.();
+}
+
+/** Batch sizes a session may run at: its own when the model fixes the batch dimension. */
+function batchCandidatesOf(session: InferenceSession, allowed: number[] | undefined): number[] {
+  const declared = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[0] : undefined;
+  if (typeof declared === "number" && declared > 0) return [declared];
+  return allowed && allowed.length > 0 ? allowed : [1];
+}
+
+/** Opens the model on the CPU with calibrated options (measured now, or from the cache). */
+async function calibrated(params: OnnxSessionParams, device: ConcreteDevice, dtype: "fp32" | "fp16", mode: CalibrationMode): Promise<LoadedSession> {
+  // The input shape and batch dimension come from the model itself: open it once with the defaults.
+  const first = await openSession(params.modelPath, device, dtype, { batch: 1 });
+  const batchCandidates = batchCandidatesOf(first, params.batchCandidates);
+  const inputShape = resolvedInputShape(first, params.probeShape) ?? [1];
+  await first.release();
+  const result = await calibrateSession({
+    modelPath: params.modelPath,
+    device,
+    dtype,
+    inputShape,
+    batchCandidates,
+    mode,
+    open: (choice) => openSession(params.modelPath, device, dtype, choice),
+  });
+  if (!result) throw new Error(`calibration of ${params.modelPath} on ${device} gave no session`);
+  return { session: result.session, provider: device, choice: result.choice };
 }
 
 /**
@@ -102,13 +171,19 @@ export async function loadOnnxSession(params: OnnxSessionParams): Promise<Loaded
   const requested = params.device ?? "auto";
   const candidates = requested === "auto" ? AUTO_DEVICE_ORDER : [requested];
   const failures: string[] = [];
+  const mode = params.calibrate ?? "skip";
   for (const device of candidates) {
     let session: InferenceSession | undefined;
     try {
-      session = await loadOn(params.modelPath, device, dtype);
+      // The calibration runs the model itself, which proves the provider works: no separate
+      // probe session there (each session's arena stays in the process: ~70 MB for YuNet at 640).
+      if (device === "cpu" && mode !== "skip") return await calibrated(params, device, dtype, mode);
+      session = await openSession(params.modelPath, device, dtype);
       await probe(session, params.probeShape);
       if (requested === "auto") log.debug(`device auto: ${params.modelPath} runs on ${device}`);
-      return { session, provider: device };
+      // Uncalibrated: onnxruntime's defaults and the largest batch allowed (what idclusters did before).
+      const batches = batchCandidatesOf(session, params.batchCandidates);
+      return { session, provider: device, choice: { batch: Math.max(...batches) } };
     } catch (error) {
       await session?.release().catch(() => undefined);
       const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";

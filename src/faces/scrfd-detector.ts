@@ -14,12 +14,15 @@ import { nonMaxSuppression } from "./nms.ts";
 import { anchorsPerLocation, groupLevels } from "./detector-outputs.ts";
 import { loadOnnxSession, type ConcreteDevice } from "./onnx-session.ts";
 import { modelInputSize } from "./model-input-size.ts";
+import type { CalibrationMode } from "./calibrate-session.ts";
 
 export interface DetectorCreateParams {
   /** Model, size and thresholds. */
   spec: DetectorSpec;
   /** Where to run (default "auto"). */
   device?: DeviceChoice;
+  /** Session options by measurement (default "skip": onnxruntime's defaults); see calibrate-session.ts. */
+  calibrate?: CalibrationMode;
 }
 
 export class ScrfdDetector implements FaceDetector {
@@ -49,6 +52,7 @@ export class ScrfdDetector implements FaceDetector {
       modelPath: params.spec.modelPath,
       device: params.device,
       probeShape: [1, 3, size, size],
+      calibrate: params.calibrate,
     });
     return new ScrfdDetector(session, provider, params.spec);
   }

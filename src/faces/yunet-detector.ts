@@ -47,6 +47,7 @@ export class YunetDetector implements FaceDetector {
       modelPath: params.spec.modelPath,
       device: params.device,
       probeShape: [1, 3, size, size],
+      calibrate: params.calibrate,
     });
     return new YunetDetector(session, provider, params.spec);
   }

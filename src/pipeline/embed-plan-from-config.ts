@@ -54,6 +54,7 @@ export function enginePlanFromConfig(config: ReleaseConfig, inputs: ReleaseInput
     },
     device: config.faces.device,
     batchSize: config.faces.batchSize,
+    calibrate: config.faces.calibrate,
     noFace: config.faces.noFace,
     maxPixels: config.faces.maxPixels,
     transform: transformOf(config),

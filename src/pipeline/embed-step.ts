@@ -6,6 +6,7 @@
 import { relative } from "node:path";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
+import type { CalibrationMode } from "../faces/index.ts";
 import { fingerprintOf, runEmbed } from "../embed/index.ts";
 import { enginePlanFromConfig, planFromConfig } from "./embed-plan-from-config.ts";
 import type { ReleaseInputs } from "./pull-inputs.ts";
@@ -19,6 +20,8 @@ export interface EmbedStepInput {
   toolVersion: string;
   /** Decode worker threads (default: the embed stage's own choice). */
   decodeWorkers?: number;
+  /** Overrides the config's faces.calibrate (`--calibrate`). */
+  calibrate?: CalibrationMode;
 }
 
 export interface EmbedStepOutput {
@@ -52,7 +55,13 @@ export async function embedStep(input: EmbedStepInput): Promise<EmbedStepOutput>
     source,
     createEngine: async () => {
       const { FaceEngine } = await import("../faces/index.ts");
-      return FaceEngine.create({ detector: plan.detector, recognizer: plan.recognizer, device: plan.device, batchSize: plan.batchSize });
+      return FaceEngine.create({
+        detector: plan.detector,
+        recognizer: plan.recognizer,
+        device: plan.device,
+        batchSize: plan.batchSize,
+        calibrate: input.calibrate ?? plan.calibrate,
+      });
     },
     cacheRoot: plan.cacheRoot,
     fingerprint,

@@ -9,6 +9,7 @@
  */
 import { join, resolve } from "node:path";
 import { RuntimeError } from "../common/errors.ts";
+import type { CalibrationMode } from "../faces/index.ts";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import type { PushFolderResult, ResolveHubSettingsParams } from "../hub/index.ts";
@@ -49,6 +50,8 @@ export interface RunPipelineParams {
   toolVersion: string;
   /** Embed decode worker threads (default: embed's own choice). */
   decodeWorkers?: number;
+  /** Overrides the config's faces.calibrate (`--calibrate`). */
+  calibrate?: CalibrationMode;
 }
 
 export interface RunPipelineResult {
@@ -80,7 +83,7 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     const inputs = await pullReleaseInputs(config, params.hub);
     log.info(`run: source ${inputs.sourceCommit ? `${inputs.sourcePath} @ ${inputs.sourceCommit.slice(0, 12)}` : inputs.sourcePath}`);
 
-    const embedded = await embedStep({ config, inputs, toolVersion, decodeWorkers: params.decodeWorkers });
+    const embedded = await embedStep({ config, inputs, toolVersion, decodeWorkers: params.decodeWorkers, calibrate: params.calibrate });
     const clustered = await clusterStep({ config, embeddingsPath: embedded.embeddingsPath, toolVersion });
 
     const idPolicy = params.idPolicy ?? config.clustering.idPolicy;

@@ -31,6 +31,7 @@ async function adHocPlan(args: EmbedArgs): Promise<EmbedPlan> {
     },
     device: args.device ?? "auto",
     batchSize: args.batchSize ?? 32,
+    calibrate: args.calibrate ?? "auto",
     noFace: args.noFace ?? "drop",
     maxPixels: args.maxPixels,
     transform: args.resize ? { size: args.resize, fit: "fill", kernel: "lanczos3", format: "jpeg", quality: 95 } : undefined,
@@ -54,6 +55,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       plan = await planFromConfig(config, await pullReleaseInputs(config, hub));
       if (args.device) plan.device = args.device;
       if (args.batchSize) plan.batchSize = args.batchSize;
+      if (args.calibrate) plan.calibrate = args.calibrate;
       if (args.noFace) plan.noFace = args.noFace;
       if (args.maxPixels) plan.maxPixels = args.maxPixels;
       if (args.out) plan.embeddingsPath = resolve(args.out);
@@ -76,6 +78,7 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
           recognizer: plan.recognizer,
           device: plan.device,
           batchSize: plan.batchSize,
+          calibrate: plan.calibrate,
           keepCrops: args.dumpCrops !== undefined,
         });
         log.info(`embed: inference on ${engine.provider}`);

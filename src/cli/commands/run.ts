@@ -27,6 +27,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       ...(args.tag && { tag: args.tag }),
       ...(args.idPolicy && { idPolicy: args.idPolicy }),
       ...(args.decodeWorkers !== undefined && { decodeWorkers: args.decodeWorkers }),
+      ...(args.calibrate !== undefined && { calibrate: args.calibrate }),
       toolVersion: toolVersion(),
     });
     const { plan } = result;

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { UsageError } from "../../common/errors.ts";
-import type { DeviceChoice } from "../../faces/index.ts";
+import type { CalibrationMode, DeviceChoice } from "../../faces/index.ts";
 import type { GlobalArgs } from "../global-options.ts";
 import { checkExists, checkInteger, checkNumber, hubSettingsOf, pathProblem, type Args } from "../option-checks.ts";
 
@@ -20,6 +20,7 @@ export interface EmbedArgs extends GlobalArgs {
   dtype: "fp32" | "fp16";
   device?: DeviceChoice;
   batchSize?: number;
+  calibrate?: CalibrationMode;
   noFace?: "drop" | "keep";
   maxPixels?: number;
   resize?: number;
@@ -29,6 +30,13 @@ export interface EmbedArgs extends GlobalArgs {
   dumpCrops?: string;
   shard?: string;
 }
+
+/** `--calibrate`, shared with `run`. */
+export const calibrateOption = {
+  choices: ["auto", "skip", "redo"] as const,
+  describe:
+    "choose each model's onnxruntime options by measuring them on this CPU, once per model and machine (auto, cached in ~/.cache/idclusters), not at all (skip: onnxruntime's defaults) or again (redo); default: config or auto",
+};
 
 /** `--rec-mean` / `--rec-std`: one value for every channel, or R G B. */
 export function normalisation(values: number[], flag: string): number | [number, number, number] {
@@ -73,6 +81,7 @@ export function embedOptions(argv: Argv<GlobalArgs>): Argv<EmbedArgs> {
     .option("rec-std", { type: "number", array: true, default: [127.5], describe: "ad hoc: recognizer std (1 or 3 values, RGB)" })
     .option("dtype", { choices: ["fp32", "fp16"] as const, default: "fp32" as const, describe: "ad hoc: recognizer precision" })
     .option("device", { choices: ["auto", "cuda", "webgpu", "cpu"] as const, describe: "where inference runs (default: config or auto)" })
+    .option("calibrate", { ...calibrateOption })
     .option("batch-size", { type: "number", describe: "images per engine batch and per cache file (default: config or 32)" })
     .option("no-face", { choices: ["drop", "keep"] as const, describe: "rows without an embedding (no face, bad image): drop from the .npy, or keep as zero rows (default: config or drop)" })
     .option("max-pixels", { type: "number", describe: "reject images with more pixels (default: config or 100,000,000)" })

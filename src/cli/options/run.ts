@@ -3,6 +3,8 @@ import type { Argv } from "yargs";
 import { UsageError } from "../../common/errors.ts";
 import type { GlobalArgs } from "../global-options.ts";
 import { checkExists, checkInteger, hubSettingsOf } from "../option-checks.ts";
+import type { CalibrationMode } from "../../faces/index.ts";
+import { calibrateOption } from "./embed.ts";
 
 export interface RunArgs extends GlobalArgs {
   config: string;
@@ -13,6 +15,7 @@ export interface RunArgs extends GlobalArgs {
   tag?: string;
   idPolicy?: "sklearn-order" | "stable";
   decodeWorkers?: number;
+  calibrate?: CalibrationMode;
 }
 
 export function runOptions(argv: Argv<GlobalArgs>): Argv<RunArgs> {
@@ -25,6 +28,7 @@ export function runOptions(argv: Argv<GlobalArgs>): Argv<RunArgs> {
     .option("tag", { type: "string", describe: "tag the published commit (default: release.tag)" })
     .option("id-policy", { choices: ["sklearn-order", "stable"] as const, describe: "override clustering.id_policy" })
     .option("decode-workers", { type: "number", describe: "embed decode worker threads" })
+    .option("calibrate", { ...calibrateOption })
     .check(async (a) => {
       checkExists(a, "config", "file");
       checkInteger(a, "decode-workers", 0);
