@@ -5,11 +5,12 @@ import { defaultDecodeBudget } from "./default-decode-budget.ts";
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 
-test("the default budget is 1/16 of memory, between 64 MiB and 512 MiB", () => {
-  assert.equal(defaultDecodeBudget({ memoryBytes: 64 * GiB }), 512 * MiB);
-  assert.equal(defaultDecodeBudget({ memoryBytes: 8 * GiB }), 512 * MiB);
-  assert.equal(defaultDecodeBudget({ memoryBytes: 4 * GiB }), 256 * MiB);
-  assert.equal(defaultDecodeBudget({ memoryBytes: 512 * MiB }), 64 * MiB);
+test("the default budget is 16 MiB per core, at least 64 MiB, at most 1/16 of memory", () => {
+  assert.equal(defaultDecodeBudget({ memoryBytes: 64 * GiB, cores: 2 }), 64 * MiB);
+  assert.equal(defaultDecodeBudget({ memoryBytes: 64 * GiB, cores: 1 }), 64 * MiB);
+  assert.equal(defaultDecodeBudget({ memoryBytes: 64 * GiB, cores: 16 }), 256 * MiB);
+  assert.equal(defaultDecodeBudget({ memoryBytes: 1 * GiB, cores: 16 }), 64 * MiB);
+  assert.equal(defaultDecodeBudget({ memoryBytes: 256 * MiB, cores: 2 }), 16 * MiB);
   const machine = defaultDecodeBudget();
-  assert.ok(machine >= 64 * MiB && machine <= 512 * MiB, `${machine}`);
+  assert.ok(machine >= MiB && machine <= 512 * MiB, `${machine}`);
 });

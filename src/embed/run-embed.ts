@@ -1,16 +1,16 @@
 /**
- * The embed stage: source rows -> sha256 -> cache lookup -> decode (worker threads) -> face engine in
- * batches -> durable cache -> `embeddings.npy` + index. Decoding of the next rows runs in the pool
- * while the engine works on the current batch, through a look-ahead window of at most two batches.
+ * The embed stage: source rows -> sha256 -> cache lookup -> decode (worker threads) -> face engine
+ * (locate: detect, choose, align, one image at a time; then embed the crops of a batch) -> durable
+ * cache -> `embeddings.npy` + index. Decoding of the next rows runs in the pool while the engine
+ * works, through a look-ahead window of at most two batches.
  *
- * Memory: decoded pixels in flight (decoding, waiting in the window, in the engine's batch) are
+ * Memory: a full image lives only from its decoding until its face is cut out (a 112x112 crop);
+ * batches hold crops, not images. Decoded pixels in flight (decoding, waiting in the window) are
  * capped by a byte budget, not by a count of images: a row is admitted into decoding only when its
  * size, read from the image header, fits beside the pixels already in flight (one image is always
- * admitted, so an image larger than the whole budget still goes through, alone). When the next
- * image does not fit, the batch collected so far goes to the engine early, which frees its pixels.
- * So ordinary images fill whole batches, while 10^8-pixel ones go one or two at a time. (The face
- * engine needs the full images of a batch until it returns: it detects and aligns each, then embeds
- * all the crops.)
+ * admitted, so an image larger than the whole budget still goes through, alone). So tiny images
+ * decode far ahead, while 10^8-pixel ones go one at a time, and peak memory is the budget (or the
+ * largest image) plus the models, whatever the batch size.
  *
  * Resume: every engine batch is stored in the cache before the next one starts (`EmbedCache`), and
  * outputs are written only at the end, from the results in row order, so a run killed at any moment
@@ -27,9 +27,10 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { RgbImage } from "../common/image.ts";
+import { collectGarbage } from "../common/collect-garbage.ts";
 import { log } from "../common/logger.ts";
 import { startProgress } from "../common/progress.ts";
-import type { FaceResult } from "../faces/index.ts";
+import type { FaceResult, LocatedFace } from "../faces/index.ts";
 import type { DecodeImageParams } from "../source/index.ts";
 import { decodedByteSize, ImageDecodeError } from "../source/index.ts";
 import type { ImageSource, SourceImage } from "../source/index.ts";
@@ -38,11 +39,17 @@ import { DecodePool } from "./decode-pool.ts";
 import { defaultDecodeBudget } from "./default-decode-budget.ts";
 import { writeEmbedOutputs, type EmbedRow } from "./embed-outputs.ts";
 
+/** Decoded size from which a dropped image is collected at once (16 MiB: 5.6 megapixels). */
+const LARGE_IMAGE_BYTES = 16 * 2 ** 20;
+
 /** The part of `FaceEngine` this stage uses (tests pass a small fake). */
 export interface EmbedEngine {
   readonly provider: string;
   readonly embeddingDim: number;
-  process(images: readonly RgbImage[]): Promise<FaceResult[]>;
+  /** Detects, chooses and aligns one image's face; the image may be dropped afterwards. */
+  locate(image: RgbImage): Promise<LocatedFace>;
+  /** Embeds located faces, one result per input, in order. */
+  embed(located: readonly LocatedFace[]): Promise<FaceResult[]>;
 }
 
 export interface RunEmbedParams {
@@ -68,7 +75,7 @@ export interface RunEmbedParams {
   decodeWorkers?: number;
   /**
    * Most bytes of decoded RGB pixels in flight (decoding, waiting, in the engine's batch); default
-   * `defaultDecodeBudget()`, 512 MiB on machines with 8 GiB or more. One image is always admitted.
+   * `defaultDecodeBudget()`, 16 MiB per core and at least 64 MiB. One image is always admitted.
    */
   decodeBudgetBytes?: number;
   /** Folder for the aligned 112x112 crops as PNG (the engine must keep crops). */
@@ -98,7 +105,7 @@ export interface EmbedSummary {
   /** Every bad row: file name and reason. */
   problems: { row: number; fileName: string; reason: string }[];
   /**
-   * Most decoded bytes held at once (decoding, waiting, in the engine), by the images' header sizes:
+   * Most decoded bytes held at once (decoding, waiting, being located), by the images' header sizes:
    * at most the decode budget, or one image's size when a single image is larger.
    */
   peakDecodedBytes: number;
@@ -109,8 +116,10 @@ interface Prepared {
   imageSha256: string | null;
   cached?: EmbedRecord;
   decoded?: RgbImage;
+  /** The face cut out of `decoded` (which is then dropped). */
+  located?: LocatedFace;
   error?: string;
-  /** Budget this row holds from admission until its batch is done (its decoded size, from the header). */
+  /** Budget this row holds from admission until its face is located (its decoded size, from the header). */
   budgetBytes: number;
 }
 
@@ -119,6 +128,8 @@ interface Inspected {
   prepared: Prepared;
   /** Encoded bytes, when the row still has to be decoded. */
   bytes?: Uint8Array;
+  /** Size of the encoded bytes the source gave (counted against the look-ahead until decoded). */
+  encodedSize: number;
 }
 
 /** File name of a dumped crop: row number first so a listing follows row order. */
@@ -159,12 +170,13 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
 
   const inspect = async (source: SourceImage): Promise<Inspected> => {
     const { bytes, ...image } = source;
-    if (!bytes) return { prepared: { image, imageSha256: null, error: source.problem ?? "no image bytes", budgetBytes: 0 } };
+    const encodedSize = bytes?.byteLength ?? 0;
+    if (!bytes) return { prepared: { image, imageSha256: null, error: source.problem ?? "no image bytes", budgetBytes: 0 }, encodedSize };
     const imageSha256 = createHash("sha256").update(bytes).digest("hex");
     const cached = cache.get(imageSha256);
     // A cached row is redone only when --dump-crops wants a crop that is not on disk yet.
-    if (cached && !cropWanted(image.row, image.fileName)) return { prepared: { image, imageSha256, cached, budgetBytes: 0 } };
-    return { prepared: { image, imageSha256, budgetBytes: await decodedByteSize(bytes, params.decode) }, bytes };
+    if (cached && !cropWanted(image.row, image.fileName)) return { prepared: { image, imageSha256, cached, budgetBytes: 0 }, encodedSize };
+    return { prepared: { image, imageSha256, budgetBytes: await decodedByteSize(bytes, params.decode) }, bytes, encodedSize };
   };
 
   const decode = async (prepared: Prepared, bytes: Uint8Array): Promise<Prepared> => {
@@ -200,15 +212,21 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
     progress.tick();
   };
 
+  /** Cuts the face out of a decoded image and lets the image go (its budget admits the next ones). */
+  const locate = async (prepared: Prepared) => {
+    engine ??= await params.createEngine();
+    prepared.located = await engine.locate(prepared.decoded!);
+    prepared.decoded = undefined;
+    const large = prepared.budgetBytes >= LARGE_IMAGE_BYTES;
+    release(prepared);
+    if (large) collectGarbage();
+  };
+
   const runBatch = async (batch: Prepared[]) => {
     if (batch.length === 0) return;
     engine ??= await params.createEngine();
-    const results = await engine.process(batch.map((p) => p.decoded!));
-    // The full images are not needed any more: let them go before the cache write and the next decodes.
-    for (const p of batch) {
-      p.decoded = undefined;
-      release(p);
-    }
+    const results = await engine.embed(batch.map((p) => p.located!));
+    for (const p of batch) p.located = undefined;
     if (results.length !== batch.length) throw new Error(`face engine returned ${results.length} results for ${batch.length} images`);
     const records = results.map(recordOf);
     await cache.putBatch(batch.map((p, i) => ({ imageSha256: p.imageSha256!, record: records[i]! })));
@@ -238,8 +256,10 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
   const window: Promise<Prepared>[] = [];
   let inFlightBytes = 0;
   let peakDecodedBytes = 0;
+  // Encoded bytes read ahead and not decoded yet: phone JPEGs are 3-10 MB each, so the look-ahead
+  // is bounded by the same budget, not only by its row count.
+  let encodedBytes = 0;
   let exhausted = false;
-  let cutNoted = false;
   const release = (prepared: Prepared) => {
     inFlightBytes -= prepared.budgetBytes;
     prepared.budgetBytes = 0;
@@ -250,19 +270,27 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
   /** Tops up the look-ahead; returns with the next row still inspecting when its pixels do not fit yet. */
   const fill = async () => {
     for (;;) {
-      while (!exhausted && inspecting.length + window.length < lookahead) {
+      while (!exhausted && inspecting.length + window.length < lookahead && (inspecting.length === 0 || encodedBytes < budget)) {
         const next = await iterator.next();
         if (next.done) exhausted = true;
-        else inspecting.push(quiet(inspect(next.value)));
+        else {
+          encodedBytes += next.value.bytes?.byteLength ?? 0;
+          inspecting.push(quiet(inspect(next.value)));
+        }
       }
       if (inspecting.length === 0) return;
-      const { prepared, bytes } = await inspecting[0]!;
+      const { prepared, bytes, encodedSize } = await inspecting[0]!;
       if (bytes) {
         if (inFlightBytes > 0 && inFlightBytes + prepared.budgetBytes > budget) return;
         inFlightBytes += prepared.budgetBytes;
         peakDecodedBytes = Math.max(peakDecodedBytes, inFlightBytes);
-        window.push(quiet(decode(prepared, bytes)));
-      } else window.push(Promise.resolve(prepared));
+        const decoding = decode(prepared, bytes);
+        void decoding.finally(() => (encodedBytes -= encodedSize)).catch(() => {});
+        window.push(quiet(decoding));
+      } else {
+        encodedBytes -= encodedSize;
+        window.push(Promise.resolve(prepared));
+      }
       inspecting.shift();
     }
   };
@@ -271,33 +299,27 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
     let batch: Prepared[] = [];
     await fill();
     while (window.length > 0 || inspecting.length > 0) {
-      if (window.length === 0) {
-        // The next image waits for pixels only this batch holds: run it now, short.
-        if (batch.length === 0) throw new Error("embed: decode budget accounting is off (nothing in flight, yet nothing admitted)");
-        if (!cutNoted) {
-          cutNoted = true;
-          log.info(`embed: large images: engine batches are cut to keep decoded pixels within ${(budget / 2 ** 20).toFixed(0)} MiB`);
-        }
-        await runBatch(batch);
-        batch = [];
-        await fill();
-        continue;
-      }
+      // Only rows in the window hold pixels, so with the window empty the next row always fits.
+      if (window.length === 0) throw new Error("embed: decode budget accounting is off (nothing in flight, yet nothing admitted)");
       const prepared = await window.shift()!;
-      // A row that failed to decode holds no pixels: free its share before admitting more.
-      if (prepared.error !== undefined) release(prepared);
-      await fill();
       if (prepared.error !== undefined) {
+        // A row that failed to decode holds no pixels: free its share before admitting more.
+        release(prepared);
+        await fill();
         finish(prepared, undefined, prepared.error);
       } else if (prepared.cached) {
+        await fill();
         cachedCount++;
         finish(prepared, prepared.cached);
       } else {
+        // Decodes of the next rows start before the engine blocks this thread on the detector.
+        await fill();
+        await locate(prepared);
+        await fill();
         batch.push(prepared);
         if (batch.length >= batchSize) {
           await runBatch(batch);
           batch = [];
-          await fill();
         }
       }
     }

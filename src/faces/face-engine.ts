@@ -1,7 +1,9 @@
 /**
  * The face pipeline of the release (reference-pipeline.md): detect -> choose one face -> align to
- * 112x112 -> embed, for a batch of decoded images. Decoding and I/O belong to `source/` and the
- * embed command; this class only turns pixels into embeddings.
+ * 112x112 -> embed. Decoding and I/O belong to `source/` and the embed command; this class only
+ * turns pixels into embeddings, in two steps so that a caller can let each full image go as soon
+ * as its face is cut out: `locate` (detect, choose, align one image) and `embed` (a batch of the
+ * located faces through the recognizer). `process` does both for a batch.
  */
 import type { RgbImage } from "../common/image.ts";
 import { log } from "../common/logger.ts";
@@ -12,6 +14,8 @@ import { chooseFace } from "./choose-face.ts";
 import { alignFace } from "./align-face.ts";
 import { ArcFaceRecognizer } from "./arcface-recognizer.ts";
 import type { ConcreteDevice } from "./onnx-session.ts";
+import type { CalibrationMode } from "./calibrate-session.ts";
+import { describeChoice } from "./session-options.ts";
 
 export interface FaceEngineParams {
   /** Detector model and thresholds. */
@@ -24,10 +28,28 @@ export interface FaceEngineParams {
   batchSize?: number;
   /** Return the aligned crops in the results (for --dump-crops and tests). */
   keepCrops?: boolean;
+  /**
+   * Session options by measurement, per model (default "auto": measured once per model and
+   * machine, then cached; "skip": onnxruntime's defaults; "redo": measure again).
+   */
+  calibrate?: CalibrationMode;
 }
 
-export async function createDetector(spec: DetectorSpec, device: DeviceChoice): Promise<FaceDetector & { provider: ConcreteDevice }> {
-  return spec.kind === "yunet" ? YunetDetector.create({ spec, device }) : ScrfdDetector.create({ spec, device });
+/** One image's chosen face and its aligned crop, before the recognizer runs. */
+export interface LocatedFace {
+  /** The chosen face, or undefined when the detector found none. */
+  face?: FaceResult["face"];
+  facesFound: number;
+  /** 112x112 aligned crop of the chosen face. */
+  crop?: RgbImage;
+}
+
+export async function createDetector(
+  spec: DetectorSpec,
+  device: DeviceChoice,
+  calibrate?: CalibrationMode,
+): Promise<FaceDetector & { provider: ConcreteDevice }> {
+  return spec.kind === "yunet" ? YunetDetector.create({ spec, device, calibrate }) : ScrfdDetector.create({ spec, device, calibrate });
 }
 
 export class FaceEngine {
@@ -49,48 +71,52 @@ export class FaceEngine {
 
   static async create(params: FaceEngineParams): Promise<FaceEngine> {
     const device = params.device ?? "auto";
-    const recognizer = await ArcFaceRecognizer.create({ spec: params.recognizer, device, batchSize: params.batchSize });
+    const calibrate = params.calibrate ?? "auto";
+    const recognizer = await ArcFaceRecognizer.create({ spec: params.recognizer, device, batchSize: params.batchSize, calibrate });
     let detector: FaceDetector & { provider: ConcreteDevice };
     try {
       // The detector follows the provider "auto" settled on for the recognizer.
-      detector = await createDetector(params.detector, device === "auto" ? recognizer.provider : device);
+      detector = await createDetector(params.detector, device === "auto" ? recognizer.provider : device, calibrate);
     } catch (error) {
       if (device !== "auto") {
         await recognizer.dispose();
         throw error;
       }
-      detector = await createDetector(params.detector, "auto");
+      detector = await createDetector(params.detector, "auto", calibrate);
     }
     if (device === "auto") {
       log.info(`face engine: recognizer on ${recognizer.provider}, detector on ${detector.provider}`);
     }
+    log.debug(`face engine: recognizer runs with ${describeChoice(recognizer.choice)}`);
     return new FaceEngine(detector, recognizer, params.keepCrops ?? false);
+  }
+
+  /** Detects the faces of one image, chooses one and cuts it out; the image is not needed afterwards. */
+  async locate(image: RgbImage): Promise<LocatedFace> {
+    const faces = await this.detector.detect(image);
+    const face = chooseFace(faces, image.width, image.height);
+    if (!face) return { facesFound: 0 };
+    return { face, facesFound: faces.length, crop: alignFace(image, face.landmarks) };
+  }
+
+  /** One result per located face, in order: the face and its embedding, or `no_face`. */
+  async embed(located: readonly LocatedFace[]): Promise<FaceResult[]> {
+    const withFace = located.filter((l) => l.crop !== undefined);
+    const embeddings = await this.recognizer.embed(withFace.map((l) => l.crop!));
+    let next = 0;
+    return located.map((l): FaceResult => {
+      if (!l.crop || !l.face) return { status: "no_face", facesFound: 0 };
+      const result: FaceResult = { status: "ok", face: l.face, facesFound: l.facesFound, embedding: embeddings[next++]! };
+      if (this.keepCrops) result.crop = l.crop;
+      return result;
+    });
   }
 
   /** One result per image, in order: the chosen face, its embedding, or `no_face`. */
   async process(images: readonly RgbImage[]): Promise<FaceResult[]> {
-    const results: FaceResult[] = [];
-    const crops: RgbImage[] = [];
-    const owners: FaceResult[] = [];
-    for (const image of images) {
-      const faces = await this.detector.detect(image);
-      const face = chooseFace(faces, image.width, image.height);
-      if (!face) {
-        results.push({ status: "no_face", facesFound: 0 });
-        continue;
-      }
-      const crop = alignFace(image, face.landmarks);
-      const result: FaceResult = { status: "ok", face, facesFound: faces.length };
-      if (this.keepCrops) result.crop = crop;
-      results.push(result);
-      crops.push(crop);
-      owners.push(result);
-    }
-    const embeddings = await this.recognizer.embed(crops);
-    embeddings.forEach((embedding, i) => {
-      owners[i]!.embedding = embedding;
-    });
-    return results;
+    const located: LocatedFace[] = [];
+    for (const image of images) located.push(await this.locate(image));
+    return this.embed(located);
   }
 
   async dispose(): Promise<void> {
