@@ -39,9 +39,6 @@ import { DecodePool } from "./decode-pool.ts";
 import { defaultDecodeBudget } from "./default-decode-budget.ts";
 import { writeEmbedOutputs, type EmbedRow } from "./embed-outputs.ts";
 
-/** Decoded size from which a dropped image is collected at once (16 MiB: 5.6 megapixels). */
-const LARGE_IMAGE_BYTES = 16 * 2 ** 20;
-
 /** The part of `FaceEngine` this stage uses (tests pass a small fake). */
 export interface EmbedEngine {
   readonly provider: string;
@@ -75,7 +72,7 @@ export interface RunEmbedParams {
   decodeWorkers?: number;
   /**
    * Most bytes of decoded RGB pixels in flight (decoding, waiting, in the engine's batch); default
-   * `defaultDecodeBudget()`, 16 MiB per core and at least 64 MiB. One image is always admitted.
+   * `defaultDecodeBudget()`, 48 MiB per core and at least 96 MiB. One image is always admitted.
    */
   decodeBudgetBytes?: number;
   /** Folder for the aligned 112x112 crops as PNG (the engine must keep crops). */
@@ -217,9 +214,8 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
     engine ??= await params.createEngine();
     prepared.located = await engine.locate(prepared.decoded!);
     prepared.decoded = undefined;
-    const large = prepared.budgetBytes >= LARGE_IMAGE_BYTES;
+    uncollectedBytes += prepared.budgetBytes;
     release(prepared);
-    if (large) collectGarbage();
   };
 
   const runBatch = async (batch: Prepared[]) => {
@@ -256,6 +252,11 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
   const window: Promise<Prepared>[] = [];
   let inFlightBytes = 0;
   let peakDecodedBytes = 0;
+  // Pixels of located images that the garbage collector may not have freed yet (sharp's buffers
+  // are external memory, which V8 frees late). When they and the next image would not fit the
+  // budget together, a collection runs first (common/collect-garbage.ts): memory stays at the
+  // budget, and small images never pay for a collection.
+  let uncollectedBytes = 0;
   // Encoded bytes read ahead and not decoded yet: phone JPEGs are 3-10 MB each, so the look-ahead
   // is bounded by the same budget, not only by its row count.
   let encodedBytes = 0;
@@ -282,6 +283,10 @@ export async function runEmbed(params: RunEmbedParams): Promise<EmbedSummary> {
       const { prepared, bytes, encodedSize } = await inspecting[0]!;
       if (bytes) {
         if (inFlightBytes > 0 && inFlightBytes + prepared.budgetBytes > budget) return;
+        if (uncollectedBytes > 0 && uncollectedBytes + inFlightBytes + prepared.budgetBytes > budget) {
+          collectGarbage();
+          uncollectedBytes = 0;
+        }
         inFlightBytes += prepared.budgetBytes;
         peakDecodedBytes = Math.max(peakDecodedBytes, inFlightBytes);
         const decoding = decode(prepared, bytes);

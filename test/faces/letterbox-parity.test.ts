@@ -5,7 +5,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import type { RgbImage } from "../../src/common/image.ts";
 import { letterbox } from "../../src/faces/letterbox.ts";
 import { MISSING, decode, fixturesPresent, groupPhotos, labelledFaces } from "./fixtures.ts";
