@@ -117,14 +117,8 @@ interface Background {
   group?: string;
 }
 
-interface Plan {
-  file: string;
-  kind: PhotoKind;
-  format: "png" | "jpeg" | "webp";
-  width: number;
-  height: number;
-  grey: boolean;
-  face: boolean;
+/** What one image will be made of: the manifest's fields known before encoding, and the recipe. */
+interface Plan extends Pick<BenchPhoto, "file" | "kind" | "format" | "width" | "height" | "grey" | "face"> {
   content:
     | { type: "portrait"; source: FaceSource }
     | { type: "composed"; background: Background; source: FaceSource; faceWidth: number; left: number; top: number }

@@ -21,6 +21,7 @@
  * Output is deterministic: same graph, same bytes.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
+import { toHalf } from "../src/faces/float16.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Protobuf wire format
@@ -107,36 +108,10 @@ class Message {
 }
 
 // ---------------------------------------------------------------------------------------------
-// float16
+// float16: the engine's own conversion (round to nearest even, overflow to infinity), so the
+// stand-ins' fp16 weights are rounded exactly as the recognizer rounds fp16 inputs.
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE 754 binary16 bits of a number, round to nearest even (overflow -> inf, NaN kept). */
-export function halfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp8 = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp8 === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const exp = exp8 - 127 + 15;
-  if (exp >= 0x1f) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - exp;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = sign | (exp << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  return half;
-}
+export const halfBits = toHalf;
 
 // ---------------------------------------------------------------------------------------------
 // ONNX messages

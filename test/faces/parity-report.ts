@@ -48,10 +48,9 @@ export interface EmbedSettings {
   device?: "cpu" | "auto" | "cuda" | "webgpu";
 }
 
-/** `idclusters embed` arguments for these settings (the ad hoc form, CPU). */
-export function cliArgs(s: EmbedSettings, images: string, outDir: string): string[] {
+/** The flags both programs share, with the same names and meaning. */
+function sharedArgs(s: EmbedSettings, images: string): string[] {
   return [
-    "embed",
     "--images", images,
     "--detector", `${s.detector}=${s.detectorModel}`,
     "--recognizer", s.recognizer,
@@ -60,26 +59,17 @@ export function cliArgs(s: EmbedSettings, images: string, outDir: string): strin
     "--nms-thresh", String(s.nmsThresh ?? 0.4),
     "--rec-mean", String(s.recMean),
     "--rec-std", String(s.recStd),
-    "--device", s.device ?? "cpu",
-    "--out", join(outDir, "embeddings.npy"),
-    "--index-out", join(outDir, "index.jsonl"),
   ];
+}
+
+/** `idclusters embed` arguments for these settings (the ad hoc form, CPU). */
+export function cliArgs(s: EmbedSettings, images: string, outDir: string): string[] {
+  return ["embed", ...sharedArgs(s, images), "--device", s.device ?? "cpu", "--out", join(outDir, "embeddings.npy"), "--index-out", join(outDir, "index.jsonl")];
 }
 
 /** scripts/reference-embed.py arguments for the same settings. */
 export function referenceArgs(s: EmbedSettings, images: string, outDir: string): string[] {
-  return [
-    REFERENCE_SCRIPT,
-    "--images", images,
-    "--detector", `${s.detector}=${s.detectorModel}`,
-    "--recognizer", s.recognizer,
-    "--det-size", String(s.detSize),
-    "--det-thresh", String(s.detThresh),
-    "--nms-thresh", String(s.nmsThresh ?? 0.4),
-    "--rec-mean", String(s.recMean),
-    "--rec-std", String(s.recStd),
-    "--out", outDir,
-  ];
+  return [REFERENCE_SCRIPT, ...sharedArgs(s, images), "--out", outDir];
 }
 
 /** Runs a command to completion; rejects with its stderr's tail on a non-zero exit. */
