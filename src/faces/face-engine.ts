@@ -15,7 +15,7 @@ import { alignFace } from "./align-face.ts";
 import { ArcFaceRecognizer } from "./arcface-recognizer.ts";
 import type { ConcreteDevice } from "./onnx-session.ts";
 import type { CalibrationMode } from "./calibrate-session.ts";
-import { describeChoice } from "./session-options.ts";
+import { describeChoice, type SessionChoice } from "./session-options.ts";
 
 export interface FaceEngineParams {
   /** Detector model and thresholds. */
@@ -48,7 +48,7 @@ export async function createDetector(
   spec: DetectorSpec,
   device: DeviceChoice,
   calibrate?: CalibrationMode,
-): Promise<FaceDetector & { provider: ConcreteDevice }> {
+): Promise<FaceDetector & { provider: ConcreteDevice; choice: SessionChoice }> {
   return spec.kind === "yunet" ? YunetDetector.create({ spec, device, calibrate }) : ScrfdDetector.create({ spec, device, calibrate });
 }
 
@@ -60,7 +60,7 @@ export class FaceEngine {
   readonly embeddingDim: number;
 
   private constructor(
-    private readonly detector: FaceDetector & { provider: ConcreteDevice },
+    private readonly detector: FaceDetector & { provider: ConcreteDevice; choice: SessionChoice },
     private readonly recognizer: ArcFaceRecognizer,
     private readonly keepCrops: boolean,
   ) {
@@ -73,7 +73,7 @@ export class FaceEngine {
     const device = params.device ?? "auto";
     const calibrate = params.calibrate ?? "auto";
     const recognizer = await ArcFaceRecognizer.create({ spec: params.recognizer, device, batchSize: params.batchSize, calibrate });
-    let detector: FaceDetector & { provider: ConcreteDevice };
+    let detector: FaceDetector & { provider: ConcreteDevice; choice: SessionChoice };
     try {
       // The detector follows the provider "auto" settled on for the recognizer.
       detector = await createDetector(params.detector, device === "auto" ? recognizer.provider : device, calibrate);
@@ -87,7 +87,7 @@ export class FaceEngine {
     if (device === "auto") {
       log.info(`face engine: recognizer on ${recognizer.provider}, detector on ${detector.provider}`);
     }
-    log.debug(`face engine: recognizer runs with ${describeChoice(recognizer.choice)}`);
+    log.debug(`face engine: detector runs with ${describeChoice(detector.choice)}, recognizer with ${describeChoice(recognizer.choice)}`);
     return new FaceEngine(detector, recognizer, params.keepCrops ?? false);
   }
 

@@ -14,6 +14,7 @@ import { nonMaxSuppression } from "./nms.ts";
 import { anchorsPerLocation, groupLevels } from "./detector-outputs.ts";
 import { loadOnnxSession, type ConcreteDevice } from "./onnx-session.ts";
 import { modelInputSize } from "./model-input-size.ts";
+import type { SessionChoice } from "./session-options.ts";
 import type { CalibrationMode } from "./calibrate-session.ts";
 
 export interface DetectorCreateParams {
@@ -27,6 +28,8 @@ export interface DetectorCreateParams {
 
 export class ScrfdDetector implements FaceDetector {
   readonly provider: ConcreteDevice;
+  /** Session options the detector runs with (calibrated or onnxruntime's defaults). */
+  readonly choice: SessionChoice;
   readonly inputWidth: number;
   readonly inputHeight: number;
   /** Square the image is letterboxed into (the detection size). */
@@ -37,8 +40,10 @@ export class ScrfdDetector implements FaceDetector {
     private readonly session: InferenceSession,
     provider: ConcreteDevice,
     private readonly spec: DetectorSpec,
+    choice: SessionChoice,
   ) {
     this.provider = provider;
+    this.choice = choice;
     const size = modelInputSize(session, spec.inputSize, 32);
     this.inputWidth = size.width;
     this.inputHeight = size.height;
@@ -48,13 +53,13 @@ export class ScrfdDetector implements FaceDetector {
 
   static async create(params: DetectorCreateParams): Promise<ScrfdDetector> {
     const size = params.spec.inputSize;
-    const { session, provider } = await loadOnnxSession({
+    const { session, provider, choice } = await loadOnnxSession({
       modelPath: params.spec.modelPath,
       device: params.device,
       probeShape: [1, 3, size, size],
       calibrate: params.calibrate,
     });
-    return new ScrfdDetector(session, provider, params.spec);
+    return new ScrfdDetector(session, provider, params.spec, choice);
   }
 
   async detect(image: RgbImage): Promise<Detection[]> {

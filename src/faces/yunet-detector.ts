@@ -15,12 +15,15 @@ import { nonMaxSuppression } from "./nms.ts";
 import { anchorsPerLocation, groupLevels } from "./detector-outputs.ts";
 import { loadOnnxSession, type ConcreteDevice } from "./onnx-session.ts";
 import { modelInputSize } from "./model-input-size.ts";
+import type { SessionChoice } from "./session-options.ts";
 import type { DetectorCreateParams } from "./scrfd-detector.ts";
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
 
 export class YunetDetector implements FaceDetector {
   readonly provider: ConcreteDevice;
+  /** Session options the detector runs with (calibrated or onnxruntime's defaults). */
+  readonly choice: SessionChoice;
   readonly inputWidth: number;
   readonly inputHeight: number;
   /** Square the image is letterboxed into (the detection size). */
@@ -31,8 +34,10 @@ export class YunetDetector implements FaceDetector {
     private readonly session: InferenceSession,
     provider: ConcreteDevice,
     private readonly spec: DetectorSpec,
+    choice: SessionChoice,
   ) {
     this.provider = provider;
+    this.choice = choice;
     // FaceDetectorYN pads its input to a multiple of 32.
     const size = modelInputSize(session, spec.inputSize, 32);
     this.inputWidth = size.width;
@@ -43,13 +48,13 @@ export class YunetDetector implements FaceDetector {
 
   static async create(params: DetectorCreateParams): Promise<YunetDetector> {
     const size = Math.ceil(params.spec.inputSize / 32) * 32;
-    const { session, provider } = await loadOnnxSession({
+    const { session, provider, choice } = await loadOnnxSession({
       modelPath: params.spec.modelPath,
       device: params.device,
       probeShape: [1, 3, size, size],
       calibrate: params.calibrate,
     });
-    return new YunetDetector(session, provider, params.spec);
+    return new YunetDetector(session, provider, params.spec, choice);
   }
 
   async detect(image: RgbImage): Promise<Detection[]> {
