@@ -166,15 +166,17 @@ test("run publishes safely", { skip: !existsSync(FACES) && "../shared/fixtures m
 
   // Two runs on one work dir: the second stops and names the first's pid.
   {
-    // A work dir of its own, so the first run embeds (seconds) while the second tries.
+    // A work dir of its own. The first run is stopped (SIGSTOP) as soon as it holds the lock, so
+    // it is still at work whatever the machine's speed when the second tries; then it goes on.
     const work = join(dir, "work-lock");
     const first = spawn(process.execPath, [CLI_PATH, "run", "--config", config, "--work-dir", work, "--hub-url", hub.url, "--cache-dir", cacheDir], { stdio: "ignore" });
     const firstDone = new Promise((resolve) => first.on("exit", resolve));
-    for (let waited = 0; !existsSync(join(work, ".lock")); waited += 10) {
+    for (let waited = 0; !existsSync(join(work, ".lock")); waited += 5) {
       assert.ok(waited < 60_000 && first.exitCode === null, "the first run never took the lock");
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 5));
     }
-    const second = await run(config, work);
+    first.kill("SIGSTOP");
+    const second = await run(config, work).finally(() => first.kill("SIGCONT"));
     await firstDone;
     assert.equal(second.code, 1, second.stderr);
     assert.match(second.stderr, new RegExp(`work dir .* is in use by pid ${first.pid}`));
