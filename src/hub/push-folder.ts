@@ -98,7 +98,7 @@ export interface PushFolderResult {
 
 // Like `huggingface_hub.upload_folder`: never publish git metadata or the Hub client's own cache;
 // nor idclusters' own bookkeeping in a release folder (its ownership marker and staging folder).
-const IGNORED_LOCAL = picomatch([".git/**", ".cache/huggingface/**", ".idclusters-release.json", ".idclusters-release.lock", ".idclusters-staging/**"], { dot: true });
+const IGNORED_LOCAL = picomatch([".git/**", ".cache/huggingface/**", ".idclusters-release.json", ".idclusters-release.lock*", ".idclusters-staging/**"], { dot: true });
 
 export async function pushFolder(params: PushFolderParams): Promise<PushFolderResult> {
   const repo = parseHubRepo(params.repo, params.repoType ?? "dataset");

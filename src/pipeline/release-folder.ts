@@ -69,7 +69,8 @@ export async function checkReleaseFolder(params: {
   const info = await stat(folder).catch(() => undefined);
   if (!info) return;
   if (!info.isDirectory()) throw new UsageError(`${params.flag} ${folder}: exists and is not a folder`);
-  const entries = (await readdir(folder)).filter((name) => name !== STAGING_DIR && name !== RELEASE_LOCK);
+  // The lock, and the file a lock is written to before it is linked in place (work-dir-lock.ts).
+  const entries = (await readdir(folder)).filter((name) => name !== STAGING_DIR && !name.startsWith(RELEASE_LOCK));
   if (entries.length === 0) return;
   if ((await ownedReleaseFiles(folder)) === undefined) {
     throw new UsageError(

@@ -59,14 +59,24 @@ export async function lockWorkDir(params: LockWorkDirParams): Promise<WorkDirLoc
 async function takeLock(params: { path: string; owner: LockOwner; what: string; folder: string }): Promise<void> {
   const { path, what, folder } = params;
   for (let attempt = 0; attempt < 3; attempt++) {
+    // The owner is written to a private file first and then linked to the lock's name (link fails
+    // when the name exists): the lock appears with its content, never empty, so a process that is
+    // paused or slow right after taking it cannot look like an unreadable, stale lock.
+    const pending = `${path}.new-${process.pid}`;
     try {
-      const handle = await open(path, "wx");
+      const handle = await open(pending, "w");
+      try {
+        await handle.writeFile(JSON.stringify(params.owner) + "\n");
+      } finally {
+        await handle.close();
+      }
+      await link(pending, path);
       held.add(path);
-      await handle.writeFile(JSON.stringify(params.owner) + "\n");
-      await handle.close();
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    } finally {
+      await rm(pending, { force: true });
     }
     const text = await readFile(path, "utf8").catch(() => "");
     const holder = parseOwner(text);
