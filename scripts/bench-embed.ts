@@ -5,7 +5,8 @@
  * 1. Realistic photos, whole processes. The seeded set of scripts/make-bench-photos.ts (made if
  *    missing or stale: tiny grey/colour PNG portraits, phone-size and very large JPEGs, some EXIF
  *    rotated or P3-tagged, WebP, images without a face) is embedded by
- *      node bin/idclusters.js embed --images <set> --detector yunet=<model> --recognizer <model> ...
+ *      bin/idclusters.js embed --images <set> --detector yunet=<model> --recognizer <model> ...
+ *    (through its shebang, as `npx idclusters` runs it: that is what users run)
  *    and by /usr/bin/python3 scripts/reference-embed.py with the same settings, each as a whole
  *    process under /usr/bin/time (wall, user + sys CPU, max RSS), in the same invocation: one
  *    untimed warm-up each (absorbs first-load work such as onnxruntime option calibration cached on
@@ -20,8 +21,8 @@
  * Options: --photos DIR (tmp/bench-photos) --count 460 --seed 1 --rounds 3 --detector yunet|scrfd
  *   --det-size 256 --det-thresh 0.5 --worst 12 --json --json-out FILE --fixtures-only --no-fixtures
  *   --no-python (the fixture section without its Python column; the realistic section needs Python)
- *   --as-installed (run bin/idclusters.js through its shebang, as `npx idclusters` does, instead of
- *   `node bin/idclusters.js`) --ours-arg ARG (extra idclusters flag, repeatable, e.g.
+ *   --plain-node (run `node bin/idclusters.js`, without the shebang's memory tuning, instead of
+ *   bin/idclusters.js through its shebang) --ours-arg ARG (extra idclusters flag, repeatable, e.g.
  *   --ours-arg=--calibrate=skip) --keep (keep the run folders under tmp/bench-embed-runs/)
  *   --stages-detector scrfd --stages-repeat 5 (the fixture section).
  */
@@ -55,7 +56,7 @@ const { values: args } = parseArgs({
     "fixtures-only": { type: "boolean", default: false },
     "no-fixtures": { type: "boolean", default: false },
     "no-python": { type: "boolean", default: false },
-    "as-installed": { type: "boolean", default: false },
+    "plain-node": { type: "boolean", default: false },
     "ours-arg": { type: "string", multiple: true, default: [] },
     keep: { type: "boolean", default: false },
     "stages-detector": { type: "string", default: "scrfd" },
@@ -229,7 +230,7 @@ async function realistic() {
   mkdirSync(root, { recursive: true });
   const ourCommand = (dir: string) => {
     const a = cliArgs(settings, images, dir);
-    const base = args["as-installed"] ? [join(REPO, "bin", "idclusters.js")] : [process.execPath, CLI];
+    const base = args["plain-node"] ? [process.execPath, CLI] : [join(REPO, "bin", "idclusters.js")];
     return [...base, ...a, ...args["ours-arg"]!];
   };
   const refCommand = (dir: string) => [PYTHON, ...referenceArgs(settings, images, dir)];
