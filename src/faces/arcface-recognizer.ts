@@ -28,6 +28,8 @@ export interface RecognizerCreateParams {
    * per crop up to `batchSize`.
    */
   calibrate?: CalibrationMode;
+  /** SHA-256 of the model file when already known (the calibration's cache key; saves hashing it again). */
+  modelSha256?: string;
 }
 
 /** Batch sizes a dynamic-batch recognizer may run at, up to `most`. */
@@ -84,6 +86,7 @@ export class ArcFaceRecognizer {
       dtype: params.spec.dtype,
       probeShape: [1, 3, ALIGNED_SIZE, ALIGNED_SIZE],
       calibrate: params.calibrate,
+      modelSha256: params.modelSha256,
       // A model with a fixed batch dimension has nothing to choose (its own size is used).
       batchCandidates: batchCandidates(Math.max(1, Math.floor(params.batchSize ?? 32))),
     });

@@ -7,8 +7,9 @@
  * quarter of a second (its fastest run counts); the fastest per input wins.
  *
  * The result is cached in `<user cache dir>/session-calibration.json`, keyed by the model's
- * SHA-256, provider, precision, input shape, CPU model and core count, and onnxruntime's version,
- * so it runs once per model and machine. "skip" uses onnxruntime's defaults and measures nothing;
+ * SHA-256, provider, precision, requested input shape and batch sizes, CPU model and core count,
+ * and onnxruntime's version, so it runs once per model and machine; a cached choice costs one
+ * session, no extra model load. "skip" uses onnxruntime's defaults and measures nothing;
  * "redo" measures again. Only the CPU provider is calibrated: GPU providers ignore these knobs.
  */
 import { readFile } from "node:fs/promises";
@@ -21,26 +22,28 @@ import { sha256OfFile } from "../common/file-hashes.ts";
 import { log } from "../common/logger.ts";
 import { userCacheDir } from "../common/user-cache-dir.ts";
 import { writeFileAtomic } from "../common/write-file-atomic.ts";
-import { describeChoice, type SessionChoice } from "./session-options.ts";
+import { batchCandidatesOf, describeChoice, resolvedInputShape, type SessionChoice } from "./session-options.ts";
 
 export type CalibrationMode = "auto" | "skip" | "redo";
 export const CALIBRATION_MODES: readonly CalibrationMode[] = ["auto", "skip", "redo"];
 
 /** Bump when the candidates or the timing change, so old measurements are not reused. */
-const CALIBRATION_VERSION = 1;
+const CALIBRATION_VERSION = 2;
 /** Each candidate runs at least this long (after one warm-up run), and at least twice. */
 const MIN_SECONDS_PER_CANDIDATE = 0.25;
 
 export interface CalibrateSessionParams {
-  /** Local path of the ONNX file (hashed for the cache key). */
+  /** Local path of the ONNX file (hashed for the cache key unless `modelSha256` is given). */
   modelPath: string;
+  /** SHA-256 of the file when the caller already has it. */
+  modelSha256?: string;
   /** Provider the session runs on; only "cpu" is calibrated. */
   device: string;
   /** Precision of the file. */
   dtype: "fp32" | "fp16";
-  /** Input shape with free dimensions resolved; the first (batch) dimension is replaced per candidate. */
-  inputShape: number[];
-  /** Batch sizes allowed; the fastest per input is chosen. */
+  /** Size of each free input dimension, as for the probe inference (the batch dimension is set per candidate). */
+  probeShape: number[];
+  /** Batch sizes allowed; the fastest per input is chosen (a model with a fixed batch runs at its own). */
   batchCandidates: number[];
   /** "auto" (cached measurement), "redo" (measure again) or "skip" (no calibration). */
   mode: CalibrationMode;
@@ -131,13 +134,14 @@ async function timeSession(session: InferenceSession, inputShape: number[], batc
 export async function calibrateSession(params: CalibrateSessionParams): Promise<CalibratedSession | undefined> {
   if (params.mode === "skip" || params.device !== "cpu") return undefined;
   const file = params.cacheFile ?? join(userCacheDir(), "session-calibration.json");
-  const batches = [...new Set(params.batchCandidates.map((b) => Math.max(1, Math.floor(b))))].sort((a, b) => a - b);
+  const requested = [...new Set(params.batchCandidates.map((b) => Math.max(1, Math.floor(b))))].sort((a, b) => a - b);
+  // Keyed by the request, not by the model's resolved shape, so a cache hit opens nothing else.
   const key = JSON.stringify({
-    sha256: await sha256OfFile(params.modelPath),
+    sha256: params.modelSha256 ?? (await sha256OfFile(params.modelPath)),
     device: params.device,
     dtype: params.dtype,
-    input: params.inputShape.slice(1),
-    batches,
+    input: params.probeShape.slice(1),
+    batches: requested,
     cpu: cpus()[0]?.model ?? "unknown",
     cores: availableParallelism(),
     onnxruntime: ortVersion(),
@@ -154,8 +158,11 @@ export async function calibrateSession(params: CalibrateSessionParams): Promise<
   log.info(`calibrating ${name} on this CPU (once per model and machine, cached in ${file}; --calibrate skip turns it off)`);
   const measured: CacheEntry["candidates"] = [];
   let best: { session: InferenceSession; choice: SessionChoice; msPerInput: number } | undefined;
+  // The input shape and batch sizes come from the model itself, read from the first session opened.
+  let inputShape: number[] = params.probeShape;
+  let batches = requested;
   const consider = async (choice: SessionChoice, session: InferenceSession) => {
-    const msPerInput = await timeSession(session, params.inputShape, choice.batch);
+    const msPerInput = await timeSession(session, inputShape, choice.batch);
     measured.push({ choice, msPerInput });
     log.debug(`  ${name}: ${describeChoice(choice)}: ${msPerInput.toFixed(2)} ms per input`);
     if (!best || msPerInput < best.msPerInput) {
@@ -167,10 +174,16 @@ export async function calibrateSession(params: CalibrateSessionParams): Promise<
   };
   try {
     // Options first, at the smallest batch (cheap); then the batch sizes with the winning options.
+    let first = true;
     for (const optimization of ["all", "all-without-nchwc"] as const) {
       for (const threads of threadCandidates()) {
-        const choice: SessionChoice = { optimization, threads, batch: batches[0]! };
-        await consider(choice, await params.open(choice));
+        const session = await params.open({ optimization, threads, batch: batches[0]! });
+        if (first) {
+          first = false;
+          inputShape = resolvedInputShape(session, params.probeShape) ?? params.probeShape;
+          batches = batchCandidatesOf(session, requested).sort((a, b) => a - b);
+        }
+        await consider({ optimization, threads, batch: batches[0]! }, session);
       }
     }
     // Ascending batches until one stops paying (a large model's batch-32 run takes seconds).

@@ -8,7 +8,7 @@
 import type { RgbImage } from "../common/image.ts";
 import { log } from "../common/logger.ts";
 import type { DetectorSpec, DeviceChoice, FaceDetector, FaceResult, RecognizerSpec } from "./types.ts";
-import { ScrfdDetector } from "./scrfd-detector.ts";
+import { ScrfdDetector, type DetectorCreateParams } from "./scrfd-detector.ts";
 import { YunetDetector } from "./yunet-detector.ts";
 import { chooseFace } from "./choose-face.ts";
 import { alignFace } from "./align-face.ts";
@@ -33,7 +33,12 @@ export interface FaceEngineParams {
    * machine, then cached; "skip": onnxruntime's defaults; "redo": measure again).
    */
   calibrate?: CalibrationMode;
+  /** SHA-256 of the two model files when the caller already hashed them (the calibration's cache key). */
+  modelSha256?: { detector: string; recognizer: string };
 }
+
+/** A detector with the provider and session options it was opened with. */
+type LoadedDetector = FaceDetector & { provider: ConcreteDevice; choice: SessionChoice };
 
 /** One image's chosen face and its aligned crop, before the recognizer runs. */
 export interface LocatedFace {
@@ -44,12 +49,8 @@ export interface LocatedFace {
   crop?: RgbImage;
 }
 
-export async function createDetector(
-  spec: DetectorSpec,
-  device: DeviceChoice,
-  calibrate?: CalibrationMode,
-): Promise<FaceDetector & { provider: ConcreteDevice; choice: SessionChoice }> {
-  return spec.kind === "yunet" ? YunetDetector.create({ spec, device, calibrate }) : ScrfdDetector.create({ spec, device, calibrate });
+export async function createDetector(params: DetectorCreateParams): Promise<LoadedDetector> {
+  return params.spec.kind === "yunet" ? YunetDetector.create(params) : ScrfdDetector.create(params);
 }
 
 export class FaceEngine {
@@ -60,7 +61,7 @@ export class FaceEngine {
   readonly embeddingDim: number;
 
   private constructor(
-    private readonly detector: FaceDetector & { provider: ConcreteDevice; choice: SessionChoice },
+    private readonly detector: LoadedDetector,
     private readonly recognizer: ArcFaceRecognizer,
     private readonly keepCrops: boolean,
   ) {
@@ -72,17 +73,19 @@ export class FaceEngine {
   static async create(params: FaceEngineParams): Promise<FaceEngine> {
     const device = params.device ?? "auto";
     const calibrate = params.calibrate ?? "auto";
-    const recognizer = await ArcFaceRecognizer.create({ spec: params.recognizer, device, batchSize: params.batchSize, calibrate });
-    let detector: FaceDetector & { provider: ConcreteDevice; choice: SessionChoice };
+    const sha = params.modelSha256;
+    const recognizer = await ArcFaceRecognizer.create({ spec: params.recognizer, device, batchSize: params.batchSize, calibrate, modelSha256: sha?.recognizer });
+    const detectorOn = (on: DeviceChoice) => createDetector({ spec: params.detector, device: on, calibrate, modelSha256: sha?.detector });
+    let detector: LoadedDetector;
     try {
       // The detector follows the provider "auto" settled on for the recognizer.
-      detector = await createDetector(params.detector, device === "auto" ? recognizer.provider : device, calibrate);
+      detector = await detectorOn(device === "auto" ? recognizer.provider : device);
     } catch (error) {
       if (device !== "auto") {
         await recognizer.dispose();
         throw error;
       }
-      detector = await createDetector(params.detector, "auto", calibrate);
+      detector = await detectorOn("auto");
     }
     if (device === "auto") {
       log.info(`face engine: recognizer on ${recognizer.provider}, detector on ${detector.provider}`);

@@ -23,21 +23,10 @@ import { UsageError } from "../common/errors.ts";
 import { getLogLevel, log } from "../common/logger.ts";
 import type { DeviceChoice } from "./types.ts";
 import { calibrateSession, type CalibrationMode } from "./calibrate-session.ts";
-import type { SessionChoice } from "./session-options.ts";
-import { sessionOptionsOf } from "./session-options.ts";
+import { batchCandidatesOf, resolvedInputShape, sessionOptionsOf, type SessionChoice } from "./session-options.ts";
 
 type Transformers = typeof import("@huggingface/transformers");
 let transformers: Transformers | undefined;
-/**
- * transformers.js, loaded lazily and as its CommonJS build: the CLI runs under tsx's ESM loader,
- * which re-reads the 1.3 MB ESM bundle through its hooks and costs ~150 MB of RSS and ~0.7 s at
- * every start; `require` bypasses those hooks (same package, same onnxruntime-node underneath).
- */
-function loadTransformers(): Transformers {
-  transformers ??= createRequire(import.meta.url)("@huggingface/transformers") as Transformers;
-  return transformers;
-}
-
 export type ConcreteDevice = Exclude<DeviceChoice, "auto">;
 
 /** Order in which "auto" tries providers: fastest first. */
@@ -58,6 +47,8 @@ export interface OnnxSessionParams {
    * engine passes the user's choice.
    */
   calibrate?: CalibrationMode;
+  /** SHA-256 of the model file when already known (the calibration's cache key; saves hashing it again). */
+  modelSha256?: string;
   /** Batch sizes the calibration may pick from (dynamic-batch recognizers); default [1]. Uncalibrated: the largest. */
   batchCandidates?: number[];
 }
@@ -70,18 +61,22 @@ export interface LoadedSession {
   choice: SessionChoice;
 }
 
-let transformersConfigured = false;
-function configureTransformers(): Transformers {
-  const { env, LogLevel } = loadTransformers();
-  if (transformersConfigured) return loadTransformers();
-  transformersConfigured = true;
+/**
+ * transformers.js, loaded on first use and as its CommonJS build: the CLI runs under tsx's ESM
+ * loader, which re-reads the 1.3 MB ESM bundle through its hooks and costs ~150 MB of RSS and
+ * ~0.7 s at every start; `require` bypasses those hooks (same package, same onnxruntime-node).
+ */
+function loadTransformers(): Transformers {
+  if (transformers) return transformers;
+  transformers = createRequire(import.meta.url)("@huggingface/transformers") as Transformers;
+  const { env, LogLevel } = transformers;
   // Local files only: nothing in this stage may reach the network.
   env.allowRemoteModels = false;
   env.allowLocalModels = true;
   // ORT prints native errors for every provider "auto" probes and rejects (missing CUDA libraries,
   // no WebGPU adapter); we report failures ourselves, so keep it quiet unless debugging.
   env.logLevel = getLogLevel() === "debug" ? LogLevel.WARNING : LogLevel.NONE;
-  return loadTransformers();
+  return transformers;
 }
 
 /**
@@ -94,7 +89,7 @@ export async function openSession(
   dtype: "fp32" | "fp16",
   choice?: SessionChoice,
 ): Promise<InferenceSession> {
-  const { PreTrainedModel } = configureTransformers();
+  const { PreTrainedModel } = loadTransformers();
   const folder = await mkdtemp(join(tmpdir(), "idclusters-onnx-"));
   try {
     await mkdir(join(folder, "onnx"));
@@ -114,13 +109,6 @@ export async function openSession(
   }
 }
 
-/** The model's input shape with its free dimensions taken from `probeShape` (or 1). */
-function resolvedInputShape(session: InferenceSession, probeShape: number[] | undefined): number[] | undefined {
-  const meta = session.inputMetadata[0];
-  if (!meta || !meta.isTensor) return undefined;
-  return meta.shape.map((d, i) => (typeof d === "number" && d > 0 ? d : (probeShape?.[i] ?? 1)));
-}
-
 /** Runs one inference on zeros so a provider that loads but cannot execute is caught here. */
 async function probe(session: InferenceSession, probeShape: number[] | undefined): Promise<void> {
   const meta = session.inputMetadata[0];
@@ -134,26 +122,15 @@ async function probe(session: InferenceSession, probeShape: number[] | undefined
   for (const out of Object.values(outputs)) out.dispose?.();
 }
 
-/** Batch sizes a session may run at: its own when the model fixes the batch dimension. */
-function batchCandidatesOf(session: InferenceSession, allowed: number[] | undefined): number[] {
-  const declared = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[0] : undefined;
-  if (typeof declared === "number" && declared > 0) return [declared];
-  return allowed && allowed.length > 0 ? allowed : [1];
-}
-
-/** Opens the model on the CPU with calibrated options (measured now, or from the cache). */
+/** Opens the model on the CPU with calibrated options (the cached choice, or measured now). */
 async function calibrated(params: OnnxSessionParams, device: ConcreteDevice, dtype: "fp32" | "fp16", mode: CalibrationMode): Promise<LoadedSession> {
-  // The input shape and batch dimension come from the model itself: open it once with the defaults.
-  const first = await openSession(params.modelPath, device, dtype, { batch: 1 });
-  const batchCandidates = batchCandidatesOf(first, params.batchCandidates);
-  const inputShape = resolvedInputShape(first, params.probeShape) ?? [1];
-  await first.release();
   const result = await calibrateSession({
     modelPath: params.modelPath,
+    modelSha256: params.modelSha256,
     device,
     dtype,
-    inputShape,
-    batchCandidates,
+    probeShape: params.probeShape ?? [1],
+    batchCandidates: params.batchCandidates ?? [1],
     mode,
     open: (choice) => openSession(params.modelPath, device, dtype, choice),
   });

@@ -24,6 +24,8 @@ export interface DetectorCreateParams {
   device?: DeviceChoice;
   /** Session options by measurement (default "skip": onnxruntime's defaults); see calibrate-session.ts. */
   calibrate?: CalibrationMode;
+  /** SHA-256 of the model file when already known (the calibration's cache key; saves hashing it again). */
+  modelSha256?: string;
 }
 
 export class ScrfdDetector implements FaceDetector {
@@ -58,6 +60,7 @@ export class ScrfdDetector implements FaceDetector {
       device: params.device,
       probeShape: [1, 3, size, size],
       calibrate: params.calibrate,
+      modelSha256: params.modelSha256,
     });
     return new ScrfdDetector(session, provider, params.spec, choice);
   }

@@ -35,6 +35,20 @@ export function sessionOptionsOf(choice: SessionChoice): InferenceSession.Sessio
   return options;
 }
 
+/** The model's input shape with its free dimensions taken from `probeShape` (or 1). */
+export function resolvedInputShape(session: InferenceSession, probeShape: readonly number[] | undefined): number[] | undefined {
+  const meta = session.inputMetadata[0];
+  if (!meta || !meta.isTensor) return undefined;
+  return meta.shape.map((d, i) => (typeof d === "number" && d > 0 ? d : (probeShape?.[i] ?? 1)));
+}
+
+/** Batch sizes a session may run at: its own when the model fixes the batch dimension. */
+export function batchCandidatesOf(session: InferenceSession, allowed: readonly number[] | undefined): number[] {
+  const declared = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[0] : undefined;
+  if (typeof declared === "number" && declared > 0) return [declared];
+  return allowed && allowed.length > 0 ? [...allowed] : [1];
+}
+
 /** Short description for logs and BENCHMARKS.md, e.g. "all-without-nchwc, 2 threads, batch 8". */
 export function describeChoice(choice: SessionChoice): string {
   const parts = [choice.optimization ?? "default options"];

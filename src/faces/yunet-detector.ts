@@ -53,6 +53,7 @@ export class YunetDetector implements FaceDetector {
       device: params.device,
       probeShape: [1, 3, size, size],
       calibrate: params.calibrate,
+      modelSha256: params.modelSha256,
     });
     return new YunetDetector(session, provider, params.spec, choice);
   }

@@ -61,6 +61,7 @@ export async function embedStep(input: EmbedStepInput): Promise<EmbedStepOutput>
         device: plan.device,
         batchSize: plan.batchSize,
         calibrate: input.calibrate ?? plan.calibrate,
+        modelSha256: { detector: fingerprint.detectorSha256, recognizer: fingerprint.recognizerSha256 },
       });
     },
     cacheRoot: plan.cacheRoot,

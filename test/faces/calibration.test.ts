@@ -16,13 +16,13 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
 }
 
 /** calibrateSession on a model, counting the sessions it opens. */
-async function calibrate(modelPath: string, inputShape: number[], extra: { mode?: "auto" | "redo" | "skip"; device?: string; batchCandidates?: number[]; cacheFile: string }) {
+async function calibrate(modelPath: string, probeShape: number[], extra: { mode?: "auto" | "redo" | "skip"; device?: string; batchCandidates?: number[]; cacheFile: string }) {
   const opened: SessionChoice[] = [];
   const result = await calibrateSession({
     modelPath,
     device: extra.device ?? "cpu",
     dtype: "fp32",
-    inputShape,
+    probeShape,
     batchCandidates: extra.batchCandidates ?? [1],
     mode: extra.mode ?? "auto",
     cacheFile: extra.cacheFile,

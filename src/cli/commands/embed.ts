@@ -9,7 +9,7 @@
 import { resolve } from "node:path";
 import type { CommandModule } from "yargs";
 import { log } from "../../common/logger.ts";
-import { loadConfig } from "../../config/index.ts";
+import { loadConfig, type ReleaseConfig } from "../../config/index.ts";
 import { lockWorkDir } from "../../pipeline/work-dir-lock.ts";
 import { adHocCacheRoot, fingerprintOf, openLocalSource, parseShardSpec, prepareEmbedShard, type EmbedPlan, type EmbedShardRun } from "../../embed/index.ts";
 import { planFromConfig } from "../../pipeline/embed-plan-from-config.ts";
@@ -46,9 +46,9 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
   handler: async (args) => {
     const hub = { hubUrl: args.hubUrl, token: args.token, cacheDir: args.cacheDir };
     let plan: EmbedPlan;
-    let shard: EmbedShardRun | undefined;
+    let config: ReleaseConfig | undefined;
     if (args.config) {
-      const config = await loadConfig({ file: args.config, workDir: args.workDir });
+      config = await loadConfig({ file: args.config, workDir: args.workDir });
       // One process per work dir (issue #10), the lock dropped when the process exits; shards of
       // one work dir may run side by side (each writes its own partial; the cache is shared safely).
       if (!args.shard) await lockWorkDir({ workDir: config.workDir, command: "embed" });
@@ -60,12 +60,13 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
       if (args.maxPixels) plan.maxPixels = args.maxPixels;
       if (args.out) plan.embeddingsPath = resolve(args.out);
       if (args.indexOut) plan.indexPath = resolve(args.indexOut);
-      if (args.shard) {
-        shard = await prepareEmbedShard({ plan, config, spec: parseShardSpec(args.shard), fingerprint: await fingerprintOf(plan) });
-      }
     } else {
       plan = await adHocPlan(args);
     }
+    // Hashes both model files: once, for the cache, the shard manifest and the calibration key.
+    const fingerprint = await fingerprintOf(plan);
+    const shard: EmbedShardRun | undefined =
+      config && args.shard ? await prepareEmbedShard({ plan, config, spec: parseShardSpec(args.shard), fingerprint }) : undefined;
     log.info(`embed: ${plan.source.description}`);
     // Loaded on use: the face engine (transformers.js + onnxruntime) costs every other command ~1.5 s.
     const { runEmbed } = await import("../../embed/index.ts");
@@ -79,13 +80,14 @@ export const embedCommand: CommandModule<GlobalArgs, EmbedArgs> = {
           device: plan.device,
           batchSize: plan.batchSize,
           calibrate: plan.calibrate,
+          modelSha256: { detector: fingerprint.detectorSha256, recognizer: fingerprint.recognizerSha256 },
           keepCrops: args.dumpCrops !== undefined,
         });
         log.info(`embed: inference on ${engine.provider}`);
         return engine;
       },
       cacheRoot: plan.cacheRoot,
-      fingerprint: await fingerprintOf(plan),
+      fingerprint,
       batchSize: plan.batchSize,
       noFace: plan.noFace,
       embeddingsPath: plan.embeddingsPath,
