@@ -71,7 +71,7 @@ export interface RunEmbedParams {
   /** Decode worker threads (default `defaultDecodeWorkers()`; 0 = main thread, sharp still decodes off it). */
   decodeWorkers?: number;
   /**
-   * Most bytes of decoded RGB pixels in flight (decoding, waiting, in the engine's batch); default
+   * Most bytes of decoded RGB pixels in flight (decoding, waiting, being located); default
    * `defaultDecodeBudget()`, 48 MiB per core and at least 96 MiB. One image is always admitted.
    */
   decodeBudgetBytes?: number;
