@@ -161,6 +161,7 @@ export function parseConfig(text: string, params: LoadConfigParams): ReleaseConf
       minSamples: raw.clustering.min_samples,
       noise: raw.clustering.noise,
       idPolicy: raw.clustering.id_policy,
+      ...(raw.clustering.overrides !== undefined && { overrides: resolve(baseDir, raw.clustering.overrides) }),
     },
     release: {
       target: raw.release.target,
@@ -376,6 +377,7 @@ interface RawConfig {
     min_samples: number;
     noise: "singleton" | "keep" | "drop";
     id_policy: "sklearn-order" | "stable";
+    overrides?: string;
   };
   release: {
     target: string;

@@ -71,6 +71,11 @@ export interface ClusteringConfig {
   minSamples: number;
   noise: "singleton" | "keep" | "drop";
   idPolicy: "sklearn-order" | "stable";
+  /**
+   * The identity review's decisions file (absolute; `idclusters review` writes it), applied after
+   * DBSCAN and before stable ids (identities/apply-overrides.ts). Unset: no decisions.
+   */
+  overrides?: string;
 }
 
 export interface CardConfig {
