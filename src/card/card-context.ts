@@ -124,6 +124,7 @@ export function dbscanCounts(inputs: CardInputs): { faces: number; noise: number
 function droppedContext(problems: readonly CardProblem[], inputs: CardInputs) {
   const sorted = [...problems].sort((a, b) => a.row - b.row);
   const noiseDropped = inputs.clusterStats.noise_policy === "drop" ? dbscanCounts(inputs).noise : 0;
+  const excluded = inputs.review?.excludedImages ?? 0;
   // Face policy `keep`: rows without a face stay in the release with a null cluster_id; rows that
   // could not be read or decoded are never in it.
   const keptNoFace = inputs.config.faces.noFace === "keep" ? problems.filter((p) => p.status === "no_face").length : 0;
@@ -131,7 +132,7 @@ function droppedContext(problems: readonly CardProblem[], inputs: CardInputs) {
   return {
     total: formatInteger(dropped.length),
     no_face_kept: formatInteger(keptNoFace),
-    any: problems.length > 0 || noiseDropped > 0,
+    any: problems.length > 0 || noiseDropped > 0 || excluded > 0,
     listed: problems.length > 0,
     by_status: countBy(dropped, (p) => p.status).map(({ key, count }) => ({
       status: key === "no_face" ? "no face detected" : "could not be read or decoded",
@@ -149,6 +150,7 @@ function droppedContext(problems: readonly CardProblem[], inputs: CardInputs) {
     })),
     not_listed: problems.length > MAX_DROPPED_ROWS ? formatInteger(problems.length - MAX_DROPPED_ROWS) : "",
     noise_dropped: noiseDropped > 0 ? formatInteger(noiseDropped) : "",
+    excluded: excluded > 0 ? formatInteger(excluded) : "",
   };
 }
 
@@ -199,6 +201,63 @@ function sizeFacts(distribution: Record<string, number>) {
     if (count > 0 && n > largest) largest = n;
   }
   return { multi, singletons, largest, imagesInMulti };
+}
+
+/** The review's numbers (issue #13), formatted; null without a review, so a card without one is unchanged. */
+function reviewContext(inputs: CardInputs) {
+  const review = inputs.review;
+  if (!review) return null;
+  const { merge, split, move, exclude, check } = review.applied;
+  return {
+    checked: formatInteger(review.checkedIdentities),
+    applied: formatInteger(merge + split + move + exclude + check),
+    merges: formatInteger(merge),
+    splits: formatInteger(split),
+    moves: formatInteger(move),
+    splits_moves: formatInteger(split + move),
+    exclusions: formatInteger(exclude),
+    checks: formatInteger(check),
+    excluded_images: formatInteger(review.excludedImages),
+    problems: formatInteger(review.problems),
+  };
+}
+
+const MANUAL_TEXT = {
+  merge: "manual merge",
+  split: "manual split",
+  move: "manual move",
+  exclude: "manual exclusion",
+  check: "manual check",
+} as const;
+
+/**
+ * The changelog as the card shows it: with a review, its new decisions listed on their own and
+ * stable ids' merges and splits they explain left out of the clustering's list.
+ */
+function changelogContext(changelog: CardInputs["changelog"]) {
+  if (!changelog) return null;
+  const ids = (list: string[]) => list.map((id) => `\`${id}\``).join(", ");
+  return {
+    ...changelog,
+    merges: changelog.merges.filter((m) => !m.manual).map((m) => ({ id: m.id, from: m.from.join(", ") })),
+    splits: changelog.splits.filter((m) => !m.manual).map((m) => ({ id: m.id, into: m.into.join(", ") })),
+    manual: (changelog.manual ?? []).map((c) => ({
+      decision: markdownCell(c.decision),
+      what: MANUAL_TEXT[c.action],
+      images: formatInteger(c.images),
+      text:
+        c.action === "merge"
+          ? `identity ${ids(c.into)} now holds images of previous identities ${ids(c.from)}`
+          : c.action === "split"
+            ? `${formatInteger(c.images)} image(s) of previous identity ${ids(c.from)} now form identity ${ids(c.into)}`
+            : c.action === "move"
+              ? `${formatInteger(c.images)} image(s) moved into identity ${ids(c.into)} (previous identities ${ids(c.from)})`
+              : c.action === "exclude"
+                ? `${formatInteger(c.images)} image(s) left the release`
+                : `identity ${ids(c.into)} checked by a person`,
+    })),
+    reviewed: changelog.manual !== undefined,
+  };
 }
 
 /** A share of `total` rounded to 1e-6 as the cluster statistics store shares, as a share of `of`. */
@@ -306,13 +365,8 @@ export function cardContext(cardInputs: CardInputs) {
     models: models.map(modelRow),
     tool_version: inputs.toolVersion,
     previous_commit: inputs.previousCommit ?? "",
-    changelog: inputs.changelog
-      ? {
-          ...inputs.changelog,
-          merges: inputs.changelog.merges.map((m) => ({ id: m.id, from: m.from.join(", ") })),
-          splits: inputs.changelog.splits.map((m) => ({ id: m.id, into: m.into.join(", ") })),
-        }
-      : null,
+    changelog: changelogContext(inputs.changelog),
+    review: reviewContext(inputs),
   };
 }
 

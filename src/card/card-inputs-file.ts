@@ -38,6 +38,7 @@ export async function saveCardInputs(params: { inputs: CardInputs; path: string 
     ...(saved.previousCommit !== undefined && { previousCommit: saved.previousCommit }),
     ...(saved.buildKey !== undefined && { buildKey: saved.buildKey }),
     ...(saved.changelog !== undefined && { changelog: saved.changelog }),
+    ...(saved.review !== undefined && { review: saved.review }),
   };
   await mkdir(dirname(params.path), { recursive: true });
   await writeFile(params.path, JSON.stringify(ordered, null, 2) + "\n");

@@ -79,6 +79,41 @@ export interface CardInputs {
   buildKey?: string;
   /** How identities moved since the previous release (`id_policy: stable`, written by `idclusters run`). */
   changelog?: CardChangelog;
+  /** The identity review applied after DBSCAN (`clustering.overrides`); absent without one. */
+  review?: CardReview;
+}
+
+/**
+ * What a person's review (the decisions file, issue #13) did to this release. Published in
+ * card-inputs.json: the next release reads `appliedIds` back to tell its new decisions from these.
+ * Who decided and why stay in the decisions file: the card names decisions by id only.
+ */
+export interface CardReview {
+  /** SHA-256 of the decisions file the release was built with. */
+  sha256: string;
+  /** Decisions in the file. */
+  decisions: number;
+  /** Decisions applied, by kind (`split`: into a new identity; `move`: a split with `into`). */
+  applied: { merge: number; split: number; move: number; exclude: number; check: number };
+  /** Ids of the applied decisions, in file order. */
+  appliedIds: string[];
+  /** Identities of the release whose every image a `check` decision covers. */
+  checkedIdentities: number;
+  /** Source images left out of the release by an exclusion. */
+  excludedImages: number;
+  /** Decisions (or images of them) that could not be applied: an image not in this build, a contradiction. */
+  problems: number;
+}
+
+/** A review decision new since the previous release, and what it did to the published ids. */
+export interface CardManualChange {
+  decision: string;
+  action: "merge" | "split" | "move" | "exclude" | "check";
+  /** Its images in this build. */
+  images: number;
+  /** Previous ids of its images; current ids (none for an exclusion). Decimal strings. */
+  from: string[];
+  into: string[];
 }
 
 /** Identity changes against the previous release; ids as decimal strings (JSON has no int64). */
@@ -89,10 +124,12 @@ export interface CardChangelog {
   fresh: number;
   /** Previous ids no row carries any more. */
   retired: number;
-  /** A current identity holding rows of several previous ones. */
-  merges: { id: string; from: string[] }[];
-  /** A previous identity whose rows went to several current ones. */
-  splits: { id: string; into: string[] }[];
+  /** A current identity holding rows of several previous ones (`manual`: the new review decisions explain it). */
+  merges: { id: string; from: string[]; manual?: boolean }[];
+  /** A previous identity whose rows went to several current ones (`manual`: as for merges). */
+  splits: { id: string; into: string[]; manual?: boolean }[];
+  /** Review decisions applied now and not in the previous release (only with `clustering.overrides`). */
+  manual?: CardManualChange[];
 }
 
 /** The last segment of a local path, either separator. */

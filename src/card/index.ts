@@ -2,7 +2,7 @@
  * The card stage: takes the release's data info, cluster statistics, models and source (CardInputs), and gives README.md
  * (YAML header as push_to_hub writes it, generated blocks with every number computed) and its plots under assets/.
  */
-export type { CardChangelog, CardInputs, CardModel, CardProblem, CardSource, ClusterStats } from "./card-inputs.ts";
+export type { CardChangelog, CardInputs, CardManualChange, CardReview, CardModel, CardProblem, CardSource, ClusterStats } from "./card-inputs.ts";
 export { writeCard } from "./write-card.ts";
 export type { WriteCardParams, WriteCardResult } from "./write-card.ts";
 export { checkCard } from "./check-card.ts";

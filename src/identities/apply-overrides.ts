@@ -9,7 +9,10 @@
  * decides whether that fails the run (`--strict-overrides`).
  *
  * Noise rows (label -1, `noise: keep`) are each an identity of their own here: merged, they take
- * the merged label; moved, they get the destination's.
+ * the merged label; moved, they get the destination's. Rows without an identity at all (an image
+ * without a face kept by `faces.no_face: keep`: its all-zero embedding was clustered, but the
+ * release gives it a null `cluster_id`) can only be excluded; a merge, split or check naming one
+ * is reported, since it could change nothing the release shows.
  */
 import type { OverrideAction, OverrideDecision } from "./overrides-file.ts";
 
@@ -20,6 +23,15 @@ export interface ApplyOverridesParams {
   keys: readonly (string | null)[];
   /** File name of each row, for reports (same order). */
   fileNames?: readonly string[];
+  /** 1 where the row has no identity (an image without a face, kept): it can only be excluded. */
+  noIdentity?: ArrayLike<number>;
+  /**
+   * Images of the source that have no row here, and why (DBSCAN noise under `noise: drop`, no face,
+   * unreadable): a decision naming one says so instead of "not in this build".
+   */
+  absent?: ReadonlyMap<string, string>;
+  /** File names of the images in `absent`, for reports. */
+  absentNames?: ReadonlyMap<string, string>;
   decisions: readonly OverrideDecision[];
 }
 
@@ -47,7 +59,7 @@ export interface ApplyOverridesResult {
   excluded: Uint8Array;
   /** 1 where the row belongs to an identity a `check` decision covers (see checkedIdentities). */
   checkedRows: Uint8Array;
-  /** Identities (of the rows left) whose members are all among one `check` decision's images. */
+  /** Identities (label >= 0, of the rows left) whose members are all among one `check` decision's images. */
   checkedIdentities: number;
   /** Decisions applied, by action (a merge of images already together counts: it holds). */
   applied: Record<OverrideAction, number>;
@@ -106,7 +118,7 @@ export function applyOverrides(params: ApplyOverridesParams): ApplyOverridesResu
     const nameOf = (image: string) => {
       const k = decision.images.indexOf(image);
       const recorded = k >= 0 && decision.files?.length === decision.images.length ? decision.files[k] : undefined;
-      return recorded ?? params.fileNames?.[rowsOf.get(image)?.[0] ?? -1];
+      return recorded ?? params.fileNames?.[rowsOf.get(image)?.[0] ?? -1] ?? params.absentNames?.get(image);
     };
     const label = `decision ${index + 1} (${decision.action} ${decision.id}, by ${decision.who})`;
     const pending: Omit<OverrideProblem, "applied">[] = [];
@@ -120,8 +132,10 @@ export function applyOverrides(params: ApplyOverridesParams): ApplyOverridesResu
       const rows: number[] = [];
       for (const image of images) {
         const found = rowsOf.get(image);
-        if (!found) report("missing", image, "is not in this build (removed from the source?)");
-        else if (excludedBy.has(image) && decision.action !== "exclude") report("contradiction", image, `was excluded by decision ${excludedBy.get(image)}`);
+        if (!found) report("missing", image, params.absent?.get(image) ?? "is not in this build (removed from the source?)");
+        else if (decision.action !== "exclude" && found.every((row) => params.noIdentity?.[row] === 1)) {
+          report("missing", image, "has no detected face: it has no identity to merge, split, move into or check");
+        } else if (excludedBy.has(image) && decision.action !== "exclude") report("contradiction", image, `was excluded by decision ${excludedBy.get(image)}`);
         else rows.push(...found);
       }
       return rows;
@@ -184,8 +198,10 @@ export function applyOverrides(params: ApplyOverridesParams): ApplyOverridesResu
   // Checked identities: every remaining member among one check's images (a new member needs a new look).
   const checkedRows = new Uint8Array(n);
   let checkedIdentities = 0;
-  const groups: number[][] = [...members.values()].map((set) => [...set].filter((r) => !excluded[r])).filter((rows) => rows.length > 0);
-  for (let i = 0; i < n; i++) if (labels[i]! < 0n && !excluded[i]) groups.push([i]);
+  // Noise rows (-1) and rows without a face are no identity of the release: never counted as checked.
+  const groups: number[][] = [...members.values()]
+    .map((set) => [...set].filter((r) => !excluded[r] && params.noIdentity?.[r] !== 1))
+    .filter((rows) => rows.length > 0);
   for (const rows of groups) {
     const keys = rows.map((r) => params.keys[r]);
     if (checks.some((check) => keys.every((k) => typeof k === "string" && check.has(k)))) {

@@ -78,7 +78,9 @@ export function parseOverrides(text: string, file: string): OverridesFile {
   };
   if (doc.errors.length > 0) {
     const error = doc.errors[0]!;
-    throw new UsageError(`${file}:${error.linePos?.[0]?.line ?? "?"}: not valid YAML: ${error.message.split("\n")[0]}`);
+    // Without pretty errors the parser gives offsets, not lines: the line counter turns them into lines.
+    const line = error.linePos?.[0]?.line ?? lines.linePos(error.pos[0]).line;
+    throw new UsageError(`${file}:${line}: not valid YAML: ${error.message.split("\n")[0]}`);
   }
   if (doc.contents === null) return emptyOverrides();
   if (!isMap(doc.contents)) throw new UsageError(`${at(doc.contents)}: an overrides file is a mapping with "version" and "decisions"`);
@@ -88,7 +90,8 @@ export function parseOverrides(text: string, file: string): OverridesFile {
     if (key !== "version" && key !== "decisions") throw new UsageError(`${at(pair.key as Node)}: unknown key "${key}" (expected version, decisions)`);
   }
   const version = (root.toJSON() as Record<string, unknown>).version;
-  if (version !== OVERRIDES_VERSION) throw new UsageError(`${at(root.get("version", true) as Node)}: version: expected ${OVERRIDES_VERSION}, got ${JSON.stringify(version ?? null)}`);
+  // A missing version is reported at the mapping's first line: every error names a line.
+  if (version !== OVERRIDES_VERSION) throw new UsageError(`${at((root.get("version", true) as Node | undefined) ?? root)}: version: expected ${OVERRIDES_VERSION}, got ${JSON.stringify(version ?? null)}`);
   const list = root.get("decisions", true) as Node | undefined;
   if (list === undefined || list === null || (isMap(list) === false && isSeq(list) === false && (list as { value?: unknown }).value === null)) {
     return emptyOverrides();
@@ -120,10 +123,14 @@ export function parseOverrides(text: string, file: string): OverridesFile {
     if (!OVERRIDE_ACTIONS.includes(action)) throw new UsageError(`${where("action")}: "${action}" is not one of ${OVERRIDE_ACTIONS.join(", ")}`);
     const images = value.images;
     if (!Array.isArray(images) || images.length === 0) throw new UsageError(`${where("images")}: expected a non-empty list of image SHA-256s`);
+    // Errors about one image name that image's line (a long list spans many lines).
+    const imageNodes = item.get("images", true);
+    const imageAt = (k: number) => `${at((isSeq(imageNodes) ? (imageNodes.items[k] as Node) : undefined) ?? (imageNodes as Node))}: decisions[${i}].images[${k}]`;
     images.forEach((sha, k) => {
-      if (typeof sha !== "string" || !SHA256.test(sha)) throw new UsageError(`${where("images")}[${k}]: ${JSON.stringify(sha)} is not a SHA-256 (64 lowercase hex digits)`);
+      if (typeof sha !== "string" || !SHA256.test(sha)) throw new UsageError(`${imageAt(k)}: ${JSON.stringify(sha)} is not a SHA-256 (64 lowercase hex digits)`);
     });
-    if (new Set(images).size !== images.length) throw new UsageError(`${where("images")}: lists an image twice`);
+    const twice = images.findIndex((sha, k) => images.indexOf(sha) !== k);
+    if (twice >= 0) throw new UsageError(`${imageAt(twice)}: lists image ${String(images[twice]).slice(0, 12)} twice`);
     if (action === "merge" && images.length < 2) throw new UsageError(`${where("images")}: a merge names at least two images (one per identity)`);
     const into = text("into", false);
     if (into !== undefined && action !== "split") throw new UsageError(`${where("into")}: only a split has "into"`);

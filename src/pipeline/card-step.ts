@@ -46,6 +46,7 @@ export async function cardStep(input: CardStepInput): Promise<CardStepOutput> {
     ...(input.previousCommit && { previousCommit: input.previousCommit }),
     ...(input.buildKey && { buildKey: input.buildKey }),
     ...(input.changelog && { changelog: input.changelog }),
+    ...(exported.review && { review: exported.review }),
   };
   const written = await writeCard({ inputs, outDir: input.staging, ...(input.existing && { existingCard: input.existing.text, existingName: input.existing.name }) });
   await saveCardInputs({ inputs, path: join(input.staging, "card-inputs.json") });

@@ -3,12 +3,19 @@
  * source the embed stage read, its index, the cluster labels and statistics in the work directory,
  * the model files and their SHA-256) and writes the release's shards. Also returns what the card
  * stage needs, so the command can write README.md and assets/ next to the shards.
+ *
+ * The labels are `labels.npy` as the last step that wrote it left it. When that was `run`'s
+ * identities step with a review (`clustering.overrides`), the exclusions and the review's numbers
+ * it recorded with them (stages/ids.json, `labels-excluded.npy`) go with it, so `export --config`
+ * leaves out exactly what `run` left out; a labels.npy rewritten since (`idclusters cluster
+ * --config`) no longer matches the record and is exported as it is.
  */
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { UsageError } from "../common/errors.ts";
 import { readNpy, readNpyHeader } from "../common/npy.ts";
+import { sha256OfFile } from "../common/file-hashes.ts";
 import type { ReleaseConfig } from "../config/index.ts";
 import { planFromConfig } from "./embed-plan-from-config.ts";
 import type { ReleaseInputs } from "./pull-inputs.ts";
@@ -22,7 +29,8 @@ import {
   type ExportReleaseResult,
   type ReleaseColumn,
 } from "../release/index.ts";
-import type { CardModel } from "../card/index.ts";
+import type { CardModel, CardReview } from "../card/index.ts";
+import { readManifest } from "./stage-manifest.ts";
 
 /** The models the labels depend on, as the card lists them. */
 export type ReleaseModelInfo = CardModel;
@@ -33,6 +41,12 @@ export interface ExportFromConfigParams {
   outDir: string;
   /** The config's pulled inputs (pull-inputs.ts). */
   inputs: ReleaseInputs;
+  /**
+   * Embeddings rows the review excluded, and its numbers, given by the caller (the identities
+   * step's provisional export, before its record exists); default: those recorded with labels.npy.
+   */
+  excludedRows?: BigInt64Array;
+  review?: CardReview;
   onProgress?: (phase: "read" | "write", done: number, total: number) => void;
 }
 
@@ -41,6 +55,20 @@ export interface ExportFromConfigResult extends ExportReleaseResult {
   clusterStats: unknown;
   models: ReleaseModelInfo[];
   source: { repo?: string; revision?: string; path?: string; split: string };
+  /** The review the labels went through, for the card (absent: none). */
+  review?: CardReview;
+}
+
+/** The review recorded with labels.npy by the identities step, if labels.npy is still the file it wrote. */
+async function recordedReview(workDir: string): Promise<{ excludedRows: BigInt64Array; review: CardReview } | undefined> {
+  const files = workFiles(workDir);
+  const manifest = await readManifest<{ review?: CardReview }>(workDir, "ids");
+  const review = manifest?.extra?.review;
+  const labelsSha = manifest?.outputs["labels.npy"];
+  const excludedSha = manifest?.outputs["labels-excluded.npy"];
+  if (!review || !labelsSha || !excludedSha || !existsSync(files.labelsExcluded)) return undefined;
+  if ((await sha256OfFile(files.labels)) !== labelsSha || (await sha256OfFile(files.labelsExcluded)) !== excludedSha) return undefined;
+  return { excludedRows: readInt64Npy(files.labelsExcluded, "written by idclusters run"), review };
 }
 
 function readInt64Npy(path: string, what: string): BigInt64Array {
@@ -85,6 +113,7 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
     );
     if (labelRows.length !== labels.length) throw new UsageError(`${files.labelRows} has ${labelRows.length} rows, labels.npy ${labels.length}`);
   }
+  const reviewed = params.excludedRows ? { excludedRows: params.excludedRows, review: params.review } : await recordedReview(config.workDir);
   const statsText = await readFile(files.stats, "utf8");
   let clusterStats: unknown;
   try {
@@ -98,6 +127,7 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
     index,
     labels,
     labelRows,
+    ...(reviewed && { excludedRows: reviewed.excludedRows }),
     passThrough: await passThroughColumns(sourcePath, config),
     transform: plan.transform,
     maxPixels: plan.maxPixels,
@@ -131,5 +161,5 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
     location.kind === "hub"
       ? { repo: location.repo, revision: location.revision, split: config.source.split }
       : { path: basename(location.path), split: config.source.split };
-  return { ...result, clusterStats, models, source };
+  return { ...result, clusterStats, models, source, ...(reviewed?.review && { review: reviewed.review }) };
 }

@@ -4,14 +4,15 @@
  * the work dir by the hash of its inputs (stage-manifest.ts), so a rerun recomputes only what
  * changed, and unchanged inputs give a byte-identical release folder, hence no commit.
  *
- *   validate -> lock -> pull -> embed -> cluster -> (read target) -> identities -> export -> card
- *            -> plan -> publish
+ *   (read overrides) -> validate -> lock -> pull -> embed -> cluster -> overrides -> (read target)
+ *            -> identities -> export -> card -> plan -> publish
  */
 import { join, resolve } from "node:path";
 import { RuntimeError } from "../common/errors.ts";
 import type { CalibrationMode } from "../faces/index.ts";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
+import { readOverrides } from "../identities/index.ts";
 import type { PushFolderResult, ResolveHubSettingsParams } from "../hub/index.ts";
 import { buildKeyOf } from "./build-key.ts";
 import { cardStep, cardToMerge } from "./card-step.ts";
@@ -19,6 +20,7 @@ import { clusterStep } from "./cluster-step.ts";
 import { embedStep } from "./embed-step.ts";
 import { exportStep } from "./export-step.ts";
 import { identitiesStep } from "./identities-step.ts";
+import { cardReviewOf, overridesStep, type ReviewReport } from "./overrides-step.ts";
 import { planStep, type ReleasePlan } from "./plan-step.ts";
 import { publishStep } from "./publish-step.ts";
 import { pullReleaseInputs } from "./pull-inputs.ts";
@@ -30,6 +32,7 @@ import { lockWorkDir, type WorkDirLock } from "./work-dir-lock.ts";
 
 export type { ReleasePlan } from "./plan-step.ts";
 export type { StageOutcome } from "./stage-manifest.ts";
+export type { ReviewReport } from "./overrides-step.ts";
 
 export interface RunPipelineParams {
   config: ReleaseConfig;
@@ -52,11 +55,19 @@ export interface RunPipelineParams {
   decodeWorkers?: number;
   /** Overrides the config's faces.calibrate (`--calibrate`). */
   calibrate?: CalibrationMode;
+  /**
+   * Fail (before the release folder is touched) when a review decision cannot be applied: an image
+   * no longer in the source, a contradiction (`--strict-overrides`). Default: warn and go on.
+   */
+  strictOverrides?: boolean;
 }
 
 export interface RunPipelineResult {
   outDir: string;
-  stages: Record<"embed" | "cluster" | "ids" | "export", StageOutcome>;
+  /** `overrides` only with `clustering.overrides`. */
+  stages: Record<"embed" | "cluster" | "ids" | "export", StageOutcome> & { overrides?: StageOutcome };
+  /** What the review's decisions did (`clustering.overrides`), problems by name. */
+  overrides?: ReviewReport;
   plan: ReleasePlan;
   /** Set when a push was made (committed or "nothing to publish"). */
   published?: PushFolderResult;
@@ -67,6 +78,10 @@ export interface RunPipelineResult {
 export async function runPipeline(params: RunPipelineParams): Promise<RunPipelineResult> {
   const { config, toolVersion } = params;
   const outDir = resolve(params.outDir ?? join(config.workDir, "release"));
+  // A malformed decisions file is a usage error naming file:line, before any work.
+  const overrides = config.clustering.overrides
+    ? await readOverrides(config.clustering.overrides, { key: `${config.file}: clustering.overrides` })
+    : undefined;
   const { settings, fetch, willPush } = await validateRun({
     config,
     hub: params.hub,
@@ -86,14 +101,44 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     const embedded = await embedStep({ config, inputs, toolVersion, decodeWorkers: params.decodeWorkers, calibrate: params.calibrate });
     const clustered = await clusterStep({ config, embeddingsPath: embedded.embeddingsPath, toolVersion });
 
+    const reviewed = overrides
+      ? await overridesStep({ config, overrides, toolVersion, indexPath: embedded.indexPath, ...clustered })
+      : undefined;
+    if (reviewed && params.strictOverrides && reviewed.report.problems.length > 0) {
+      const { problems } = reviewed.report;
+      throw new RuntimeError(
+        `--strict-overrides: ${problems.length} problem(s) with the decisions of ${config.clustering.overrides}; nothing was released or published:\n  ` +
+          problems.slice(0, 20).map((p) => p.message).join("\n  ") +
+          (problems.length > 20 ? `\n  and ${problems.length - 20} more` : ""),
+      );
+    }
+
     const idPolicy = params.idPolicy ?? config.clustering.idPolicy;
-    const buildKey = await buildKeyOf({ config, inputs, toolVersion, idPolicy, indexPath: embedded.indexPath, ...clustered });
+    const buildKey = await buildKeyOf({
+      config,
+      inputs,
+      toolVersion,
+      idPolicy,
+      indexPath: embedded.indexPath,
+      ...clustered,
+      ...(overrides?.sha256 && { overridesSha256: overrides.sha256 }),
+    });
     const target = await readTarget({ target: config.release.target, settings, fetch });
     if (target.status === "unreachable") {
       if (willPush) throw new RuntimeError(`cannot read ${config.release.target} on ${settings.hubUrl}: ${target.reason}`);
       log.warn(`${config.release.target} could not be read on ${settings.hubUrl} (${target.reason}): building without a previous release; the plan is not compared with the target`);
     }
-    const ids = await identitiesStep({ config, inputs, buildKey, target, idPolicy, sklearnLabelsPath: clustered.sklearnLabelsPath, settings, fetch });
+    const ids = await identitiesStep({
+      config,
+      inputs,
+      buildKey,
+      target,
+      idPolicy,
+      labelsPath: reviewed?.labelsPath ?? clustered.sklearnLabelsPath,
+      ...(reviewed && { review: { excludedRowsPath: reviewed.excludedRowsPath, decisions: reviewed.decisions, card: cardReviewOf(reviewed.report) } }),
+      settings,
+      fetch,
+    });
 
     // The release folder is locked too from here (two work dirs may name the same --out); until
     // now nothing touched it, so a run killed earlier leaves no folder behind.
@@ -117,7 +162,12 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     }
 
     const plan = await planStep({ config, target, outDir, files, ...ids });
-    const result: RunPipelineResult = { outDir, stages: { embed: embedded.outcome, cluster: clustered.outcome, ids: ids.outcome, export: exportOutcome }, plan };
+    const result: RunPipelineResult = {
+      outDir,
+      stages: { embed: embedded.outcome, cluster: clustered.outcome, ...(reviewed && { overrides: reviewed.outcome }), ids: ids.outcome, export: exportOutcome },
+      plan,
+      ...(reviewed && { overrides: reviewed.report }),
+    };
     if (!willPush) result.notPushed = params.push ? "--dry-run" : "no --push";
     else {
       result.published = await publishStep({

@@ -1,13 +1,16 @@
 /**
  * `verify` of a release folder as the command does it: every shard re-read by DuckDB (schema,
  * metadata, counts, page index) and, given the config and card-inputs.json, every generated number
- * of the card. The publish step runs it before anything is sent.
+ * of the card; with `clustering.overrides`, that the published `cluster_id` is the review applied
+ * to the work dir's DBSCAN labels (check-overrides.ts). The publish step runs it before anything
+ * is sent.
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ReleaseConfig } from "../config/index.ts";
 import { checkCard, loadCardInputs } from "../card/index.ts";
 import { verifyRelease, type VerifyReleaseResult } from "../release/index.ts";
+import { checkReleaseOverrides } from "./check-overrides.ts";
 
 export interface VerifyReleaseFolderParams {
   folder: string;
@@ -16,7 +19,13 @@ export interface VerifyReleaseFolderParams {
   maxRowGroupRows?: number;
 }
 
-export async function verifyReleaseFolder(params: VerifyReleaseFolderParams): Promise<VerifyReleaseResult & { cardChecked: boolean }> {
+export interface VerifyReleaseFolderResult extends VerifyReleaseResult {
+  cardChecked: boolean;
+  /** With `clustering.overrides`: whether the published cluster_id was checked against them, or why not. */
+  overrides?: { checked: boolean; skipped?: string };
+}
+
+export async function verifyReleaseFolder(params: VerifyReleaseFolderParams): Promise<VerifyReleaseFolderResult> {
   const { folder, config } = params;
   const inputsPath = join(folder, "card-inputs.json");
   const cardChecked = config !== undefined && existsSync(inputsPath);
@@ -32,5 +41,11 @@ export async function verifyReleaseFolder(params: VerifyReleaseFolderParams): Pr
         }
       : undefined,
   });
-  return { ...result, cardChecked };
+  if (!config?.clustering.overrides) return { ...result, cardChecked };
+  const split = config.release.split;
+  if (!result.splits.some((s) => s.split === split)) return { ...result, cardChecked, overrides: { checked: false, skipped: `the release has no split ${split}` } };
+  const overrides = await checkReleaseOverrides({ folder, config, split });
+  result.problems.push(...overrides.problems);
+  if (overrides.checked) result.checks.push("cluster_id against clustering.overrides");
+  return { ...result, cardChecked, overrides: { checked: overrides.checked, ...(overrides.skipped && { skipped: overrides.skipped }) } };
 }

@@ -7,8 +7,21 @@ export function workFiles(workDir: string) {
     index: join(workDir, "embeddings-index.parquet"),
     /** DBSCAN's labels in its own numbering (cluster step). */
     sklearnLabels: join(workDir, "labels-sklearn.npy"),
-    /** The labels the release publishes (identities step: stable ids or DBSCAN's). */
+    /**
+     * DBSCAN's labels with the review's decisions applied (overrides step, only with
+     * `clustering.overrides`): same rows as labels-sklearn.npy, which stays as DBSCAN wrote it so
+     * `verify --against` and ARI keep comparing the clustering itself.
+     */
+    reviewedLabels: join(workDir, "labels-reviewed.npy"),
+    /** Embeddings rows the review excluded (overrides step; int64, ascending, possibly empty). */
+    excludedRows: join(workDir, "excluded-rows.npy"),
+    /** The labels the release publishes (identities step: stable ids or DBSCAN's, reviewed when there are overrides). */
     labels: join(workDir, "labels.npy"),
+    /**
+     * The exclusions that go with labels.npy (identities step, with overrides only; stages/ids.json
+     * vouches for the pair, so `idclusters export --config` leaves out what `run` left out).
+     */
+    labelsExcluded: join(workDir, "labels-excluded.npy"),
     // Written by `idclusters cluster --rows-out` (needed only when noise rows are dropped).
     labelRows: join(workDir, "label-rows.npy"),
     stats: join(workDir, "cluster-stats.json"),

@@ -14,6 +14,8 @@
  * `noise: keep` is -1 with size 1; an image without a face kept by `no_face: keep` (it has no
  * embedding, so it was never clustered) is null with size null. A row that could not be read or
  * decoded is never in the release (it would break `datasets`' image decoding), whatever the policy.
+ * An image a person excluded in the identity review (`excludedRows`, issue #13) is never in it
+ * either, whatever its status and the noise policy.
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
@@ -54,6 +56,12 @@ export interface ExportReleaseParams {
    * (noise dropped): the embeddings row of each label. Undefined: label i is embeddings row i.
    */
   labelRows?: ArrayLike<bigint | number>;
+  /**
+   * Embeddings rows excluded by the identity review: not in the release whatever their status (an
+   * image without a face kept by `no_face: keep` included), not counted as dropped noise, and not
+   * listed among the `problems`.
+   */
+  excludedRows?: ArrayLike<bigint | number>;
   /** Pass-through columns (see pass-through-columns.ts), after the four core columns. */
   passThrough: readonly ReleaseColumn[];
   /** Resize + re-encode; undefined keeps the source bytes. */
@@ -83,11 +91,17 @@ export interface ExportReleaseResult {
   problems: ReleaseProblem[];
   /** Rows dropped because their label is noise dropped by the clustering's noise policy. */
   droppedNoise: number;
+  /** Source rows left out because the review excluded them (`excludedRows`). */
+  excluded: number;
+  /** The source row of each written row, in release order (they key the rows by the embed index's image SHA-256). */
+  sourceRows: number[];
   /** Bytes of image data written (sum over rows of the image cell's bytes). */
   imageBytes: number;
 }
 
 interface SpooledRow {
+  /** Source row. */
+  row: number;
   offset: number;
   length: number;
   fileName: string;
@@ -127,9 +141,13 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
     const embeddingRow = params.labelRows ? Number(params.labelRows[i]) : i;
     labelOfEmbedding.set(embeddingRow, Number(params.labels[i]));
   }
+  const excludedEmbedding = new Set<number>();
+  for (let i = 0; i < (params.excludedRows?.length ?? 0); i++) excludedEmbedding.add(Number(params.excludedRows![i]));
+  const isExcluded = (entry: EmbedIndexEntry) => entry.embeddingRow !== null && excludedEmbedding.has(entry.embeddingRow);
   const problems: ReleaseProblem[] = [];
   // cluster_id per source row: a number, null (no face, kept), undefined (not in the release).
   const clusterIdOf: (number | null | undefined)[] = index.map((entry) => {
+    if (isExcluded(entry)) return undefined;
     if (entry.status !== "ok") {
       problems.push({ row: entry.row, fileName: entry.fileName, status: entry.status, reason: entry.reason ?? entry.status });
       // A row without a face is in the release only when the embed stage kept it (no_face: keep),
@@ -150,7 +168,8 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
     }
     return label;
   });
-  const droppedNoise = index.filter((e, i) => e.status === "ok" && clusterIdOf[i] === undefined).length;
+  const droppedNoise = index.filter((e, i) => e.status === "ok" && clusterIdOf[i] === undefined && !isExcluded(e)).length;
+  const excluded = index.filter(isExcluded).length;
   const sizeOf = new Map<number, number>();
   for (const id of clusterIdOf) if (typeof id === "number" && id >= 0) sizeOf.set(id, (sizeOf.get(id) ?? 0) + 1);
   const sizeOfId = (id: number | null): number | null => (id === null ? null : id === NOISE_CLUSTER_ID ? NOISE_CLUSTER_SIZE : sizeOf.get(id)!);
@@ -182,7 +201,7 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
       counter.add(row);
       let done = 0;
       while (done < bytes.length) done += writeSync(spool, bytes, done, bytes.length - done);
-      spooled.push({ offset: spoolSize, length: bytes.length, fileName: image.fileName, clusterId, extra });
+      spooled.push({ row: image.row, offset: spoolSize, length: bytes.length, fileName: image.fileName, clusterId, extra });
       spoolSize += bytes.length;
       imageBytes += bytes.length;
     };
@@ -266,7 +285,14 @@ export async function exportRelease(params: ExportReleaseParams): Promise<Export
       rowGroupSize: params.rowGroupSize,
       onProgress: (done) => params.onProgress?.("write", done, spooled.length),
     });
-    return { data: { ...data, labels: countLabels(spooled.map((s) => s.clusterId)) }, problems, droppedNoise, imageBytes };
+    return {
+      data: { ...data, labels: countLabels(spooled.map((s) => s.clusterId)) },
+      problems,
+      droppedNoise,
+      excluded,
+      sourceRows: spooled.map((s) => s.row),
+      imageBytes,
+    };
   } finally {
     closeSync(reader);
     await rm(params.spoolPath, { force: true });

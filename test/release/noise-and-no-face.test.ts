@@ -360,3 +360,34 @@ test("verify: image.path with a folder and file names naming the build machine f
   // The longest of this machine's folders that the name holds (the temp dir, here).
   assert.match(problems[1]!, new RegExp(`^data/train-00000-of-00001\\.parquet row 2: file_name names ${tmpdir()}, a folder of the build machine$`));
 });
+
+test("an image excluded by the review leaves the release whatever its status and noise policy, counted apart", { skip: !present && SKIP }, async (t) => {
+  const dir = await tempDir(t);
+  const folder = await facesWithoutFaces(dir);
+  const { index, labels, noiseFiles } = await keepInputs(folder);
+  const rowOf = (name: string) => index.find((e) => e.fileName === name)!.embeddingRow!;
+  const noise = [...noiseFiles][0]!;
+  const excluded = ["gradient-a.png", noise, "amy/amy1.png"];
+  const result = await exportRelease({
+    source: await openImageFolder({ folder }),
+    index,
+    labels,
+    excludedRows: excluded.map(rowOf),
+    passThrough: [],
+    outDir: join(dir, "release"),
+    split: "train",
+    maxShardSize: 500e6,
+    rowGroupSize: 10,
+    spoolPath: join(dir, "spool", "images.bin"),
+  });
+  assert.equal(result.excluded, 3);
+  assert.equal(result.droppedNoise, 0, "an excluded noise image is not dropped noise");
+  assert.deepEqual(result.problems.map((p) => p.fileName), ["gradient-b.png"], "an excluded image without a face is no problem row");
+  assert.deepEqual(result.data.labels, { identities: 8, identityRows: 36, noiseRows: 2, noFaceRows: 1, sizeDistribution: { "3": 1, "4": 2, "5": 5 } });
+  const db = await openDuckDb();
+  t.after(() => db.close());
+  const rows = await db.all(`select file_name from read_parquet('${join(dir, "release", SHARD)}', file_row_number = true) order by file_row_number`);
+  assert.equal(rows.length, 39);
+  for (const name of excluded) assert.ok(!rows.some((r) => r.file_name === name), `${name} excluded`);
+  assert.deepEqual(result.sourceRows.map((row) => index[row]!.fileName), rows.map((r) => String(r.file_name)), "sourceRows names each written row's source row");
+});

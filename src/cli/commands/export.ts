@@ -51,7 +51,8 @@ export const exportCommand: CommandModule<GlobalArgs, ExportArgs> = {
     const { data } = result;
     log.info(
       `export: ${data.numExamples} rows in ${data.shards.length} shard(s), ${(data.downloadSize / 1e6).toFixed(1)} MB; ` +
-        `${result.problems.length} row(s) without a face or unreadable, ${result.droppedNoise} noise row(s) dropped; ${seconds.toFixed(1)} s`,
+        `${result.problems.length} row(s) without a face or unreadable, ${result.droppedNoise} noise row(s) dropped` +
+        `${result.excluded > 0 ? `, ${result.excluded} excluded by the review (clustering.overrides)` : ""}; ${seconds.toFixed(1)} s`,
     );
     const readme = args.card ? join(outDir, "README.md") : undefined;
     if (args.json) {

@@ -1,6 +1,6 @@
 /**
- * `idclusters run --config <file>`: the whole publish pipeline (pull, embed, cluster, identity
- * ids, export + card), each stage cached in the work directory, then the plan against the target
+ * `idclusters run --config <file>`: the whole publish pipeline (pull, embed, cluster, the review's
+ * overrides, identity ids, export + card), each stage cached in the work directory, then the plan against the target
  * repo's head; `--push` publishes it as one commit (parent guard, optional tag).
  */
 import { resolve } from "node:path";
@@ -28,6 +28,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       ...(args.idPolicy && { idPolicy: args.idPolicy }),
       ...(args.decodeWorkers !== undefined && { decodeWorkers: args.decodeWorkers }),
       ...(args.calibrate !== undefined && { calibrate: args.calibrate }),
+      strictOverrides: args.strictOverrides,
       toolVersion: toolVersion(),
     });
     const { plan } = result;
@@ -54,6 +55,15 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
             : "changed"
       }`,
     ];
+    if (result.overrides) {
+      const { applied, problems } = result.overrides;
+      lines.push(
+        `overrides: ${result.overrides.appliedIds.length} of ${result.overrides.decisions} decision(s) applied (${applied.merge} merge(s), ${applied.split} split(s), ` +
+          `${applied.move} move(s), ${applied.exclude} exclusion(s), ${applied.check} check(s)), ${result.overrides.checkedIdentities} identities checked` +
+          (problems.length > 0 ? `; ${problems.length} problem(s):` : ""),
+        ...problems.map((p) => `  ${p.kind}: ${p.message}`),
+      );
+    }
     if (plan.changelog) {
       lines.push(`ids: ${plan.changelog.kept} kept, ${plan.changelog.fresh} new, ${plan.changelog.merges.length} merge(s), ${plan.changelog.splits.length} split(s)`);
     }

@@ -60,6 +60,7 @@ export const verifyCommand: CommandModule<GlobalArgs, VerifyArgs> = {
       result.checks.push(`labels against ${args.against}: adjusted Rand index ${comparison.ari}`);
     }
     if (args.config && !result.cardChecked) log.warn(`${resolve(folder, "card-inputs.json")} is missing: the card's generated numbers were not checked`);
+    if (result.overrides?.skipped) log.warn(`verify: the check of cluster_id against clustering.overrides was skipped: ${result.overrides.skipped}`);
     for (const split of result.splits) {
       log.info(`verify: split ${split.split}: ${split.numExamples} rows in ${split.shards.length} shard(s), ${split.downloadSize} bytes`);
     }

@@ -16,6 +16,7 @@ export interface RunArgs extends GlobalArgs {
   idPolicy?: "sklearn-order" | "stable";
   decodeWorkers?: number;
   calibrate?: CalibrationMode;
+  strictOverrides: boolean;
 }
 
 export function runOptions(argv: Argv<GlobalArgs>): Argv<RunArgs> {
@@ -29,6 +30,11 @@ export function runOptions(argv: Argv<GlobalArgs>): Argv<RunArgs> {
     .option("id-policy", { choices: ["sklearn-order", "stable"] as const, describe: "override clustering.id_policy" })
     .option("decode-workers", { type: "number", describe: "embed decode worker threads" })
     .option("calibrate", { ...calibrateOption })
+    .option("strict-overrides", {
+      type: "boolean",
+      default: false,
+      describe: "fail (exit 1, nothing released or pushed) when a decision of clustering.overrides names an image no longer in the source or contradicts an earlier one; default: warn and apply the rest",
+    })
     .check(async (a) => {
       checkExists(a, "config", "file");
       checkInteger(a, "decode-workers", 0);
