@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { test } from "node:test";
 
 const SRC = dirname(new URL(import.meta.url).pathname);
-const STAGES = ["config", "hub", "source", "faces", "embed", "cluster", "identities", "release", "card"];
+const STAGES = ["config", "hub", "source", "faces", "embed", "cluster", "identities", "release", "card", "review"];
 const FOLDERS = [...STAGES, "common", "pipeline", "cli"];
 
 interface ImportEdge {

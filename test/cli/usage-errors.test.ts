@@ -146,6 +146,18 @@ const cases: Record<string, CommandCases> = {
     typoSays: "unknown option --cluster (did you mean --clusters?)",
     more: [{ label: "--clusters 0", argv: (d) => ["inspect", d.release, "--clusters", "0"], says: "--clusters must be an integer >= 1, got 0" }],
   },
+  review: {
+    valid: (d) => ({ flags: ["--config", d.config, "--static", join(d.root, "copy")] }),
+    typo: (d) => ["review", "--config", d.config, "--statik", join(d.root, "copy")],
+    typoSays: "unknown option --statik (did you mean --static?)",
+    more: [
+      { label: "--port 70000", argv: (d) => ["review", "--config", d.config, "--port", "70000"], says: "--port must be an integer in 0..65535, got 70000" },
+      { label: "--port -1", argv: (d) => ["review", "--config", d.config, "--port", "-1"], says: "--port must be an integer in 0..65535, got -1" },
+      { label: "--static onto a file", argv: (d) => ["review", "--config", d.config, "--static", d.embeddings], says: /--static: .*embeddings\.npy is a file, not a folder/, child: true },
+      { label: "--host (loopback only, not offered)", argv: (d) => ["review", "--config", d.config, "--host", "0.0.0.0"], says: "unknown option --host", child: true },
+      { label: "--reviewer without its value", argv: (d) => ["review", "--config", d.config, "--reviewer"], says: "--reviewer needs a value" },
+    ],
+  },
 };
 
 let hub: HubEmulator;

@@ -89,6 +89,12 @@ export const commandCatalog: CommandEntry[] = [
     options: async () => (await import("../options/inspect.ts")).inspectOptions,
     load: async () => (await import("./inspect.ts")).inspectCommand,
   },
+  {
+    command: "review",
+    describe: "serve a page on 127.0.0.1 to check and correct the work dir's identities (merge, split, exclude, mark checked); decisions go to clustering.overrides",
+    options: async () => (await import("../options/review.ts")).reviewOptions,
+    load: async () => (await import("./review.ts")).reviewCommand,
+  },
 ];
 
 /** Global options that take a value: their value is not the command name. */
