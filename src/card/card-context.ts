@@ -112,12 +112,14 @@ export function releaseCounts(inputs: CardInputs): ReleaseLabelCounts {
 /**
  * What DBSCAN saw: the images with a face and its noise among them. Under `faces.no_face: keep`
  * the embed stage writes an all-zero embedding row for every source row without an embedding (no
- * face, or unreadable: the `problems`), the cluster stage clusters them with the rest and, with
- * eps < 1, labels each of them noise; they are no faces, so they are taken out here.
+ * face, or unreadable: the `problems`, and the images without a face the review excluded, which
+ * the problems no longer list), the cluster stage clusters them with the rest and, with eps < 1,
+ * labels each of them noise; they are no faces, so they are taken out here.
  */
 export function dbscanCounts(inputs: CardInputs): { faces: number; noise: number; withoutEmbedding: number } {
   const stats = inputs.clusterStats;
-  const withoutEmbedding = inputs.config.faces.noFace === "keep" ? Math.min(inputs.problems.length, stats.noise_rows, stats.input_rows) : 0;
+  const zeroRows = inputs.problems.length + (inputs.review?.excludedWithoutFace ?? 0);
+  const withoutEmbedding = inputs.config.faces.noFace === "keep" ? Math.min(zeroRows, stats.noise_rows, stats.input_rows) : 0;
   return { faces: stats.input_rows - withoutEmbedding, noise: stats.noise_rows - withoutEmbedding, withoutEmbedding };
 }
 
@@ -232,13 +234,20 @@ const MANUAL_TEXT = {
 
 /**
  * The changelog as the card shows it: with a review, its new decisions listed on their own and
- * stable ids' merges and splits they explain left out of the clustering's list.
+ * stable ids' merges and splits they explain left out of the clustering's list; the decisions
+ * withdrawn since the previous release listed too, with the merges and splits undoing them made.
  */
 function changelogContext(changelog: CardInputs["changelog"]) {
   if (!changelog) return null;
   const ids = (list: string[]) => list.map((id) => `\`${id}\``).join(", ");
+  const withdrawn = changelog.withdrawn ?? [];
   return {
     ...changelog,
+    withdrawn: withdrawn.length > 0 ? { count: formatInteger(withdrawn.length), ids: ids(withdrawn.map(markdownCell)) } : null,
+    undone: [
+      ...changelog.merges.filter((m) => m.undone).map((m) => `merge: identity \`${m.id}\` now holds images of previous identities ${m.from.join(", ")}`),
+      ...changelog.splits.filter((s) => s.undone).map((s) => `split: images of previous identity \`${s.id}\` are now in identities ${s.into.join(", ")}`),
+    ],
     merges: changelog.merges.filter((m) => !m.manual).map((m) => ({ id: m.id, from: m.from.join(", ") })),
     splits: changelog.splits.filter((m) => !m.manual).map((m) => ({ id: m.id, into: m.into.join(", ") })),
     manual: (changelog.manual ?? []).map((c) => ({

@@ -101,6 +101,12 @@ export interface CardReview {
   checkedIdentities: number;
   /** Source images left out of the release by an exclusion. */
   excludedImages: number;
+  /**
+   * Of those, images without a detected face kept by `faces.no_face: keep` (absent when none): their
+   * all-zero embedding rows were clustered, so DBSCAN's counts (card-context.ts dbscanCounts) take
+   * them out with the problem rows, which no longer list them.
+   */
+  excludedWithoutFace?: number;
   /** Decisions (or images of them) that could not be applied: an image not in this build, a contradiction. */
   problems: number;
 }
@@ -124,12 +130,17 @@ export interface CardChangelog {
   fresh: number;
   /** Previous ids no row carries any more. */
   retired: number;
-  /** A current identity holding rows of several previous ones (`manual`: the new review decisions explain it). */
-  merges: { id: string; from: string[]; manual?: boolean }[];
-  /** A previous identity whose rows went to several current ones (`manual`: as for merges). */
-  splits: { id: string; into: string[]; manual?: boolean }[];
+  /**
+   * A current identity holding rows of several previous ones (`manual`: the review explains it: new
+   * decisions, or, with `undone`, undoing withdrawn ones).
+   */
+  merges: { id: string; from: string[]; manual?: boolean; undone?: boolean }[];
+  /** A previous identity whose rows went to several current ones (`manual`, `undone`: as for merges). */
+  splits: { id: string; into: string[]; manual?: boolean; undone?: boolean }[];
   /** Review decisions applied now and not in the previous release (only with `clustering.overrides`). */
   manual?: CardManualChange[];
+  /** Ids of the review decisions the previous release applied and this one does not (withdrawn); absent when none. */
+  withdrawn?: string[];
 }
 
 /** The last segment of a local path, either separator. */

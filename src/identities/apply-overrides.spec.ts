@@ -116,7 +116,7 @@ test("a missing image is reported by name and the decision applies to the images
   assert.equal(problem!.image, sha("z"));
   assert.equal(problem!.fileName, "gone.jpg");
   assert.equal(problem!.applied, true);
-  assert.match(problem!.message, /^decision 1 \(merge m7, by ada\): image gone\.jpg \(zzzzzzzzzzzz\) is not in this build/);
+  assert.match(problem!.message, /^decisions\[0\] \(merge m7, by ada\): image gone\.jpg \(zzzzzzzzzzzz\) is not in this build/);
   // Told why when the caller knows it.
   const absent = applyOverrides(params([decision("s", "split", ["z"])], { absent: new Map([[sha("z"), "was left out as DBSCAN noise"]]) }));
   assert.match(absent.problems[0]!.message, /image zzzzzzzzzzzz was left out as DBSCAN noise$/);
@@ -138,7 +138,7 @@ test("a merge left with one image is not applied; an image excluded earlier is a
       ["contradiction", "k", 2, "c.jpg", false],
     ],
   );
-  assert.match(contradiction.problems[0]!.message, /^decision 2 \(split s, by ada\): image c\.jpg \(cccccccccccc\) was excluded by decision x$/);
+  assert.match(contradiction.problems[0]!.message, /^decisions\[1\] \(split s, by ada\): image c\.jpg \(cccccccccccc\) was excluded by decisions\[0\] \(x\)$/);
   assert.deepEqual(contradiction.appliedIds, ["x", "s"]);
   // Moving an image into its own group is a contradiction too.
   const self = applyOverrides(params([decision("s", "split", ["a", "b"], { into: sha("b") })]));

@@ -48,7 +48,7 @@ export interface OverrideProblem {
   fileName?: string;
   /** Whether the decision was still applied to the rest of its images. */
   applied: boolean;
-  /** One sentence, naming the decision and the image. */
+  /** One sentence, naming the decision (`decisions[index] (action id, by who)`, as parse errors number it) and the image. */
   message: string;
 }
 
@@ -75,6 +75,7 @@ export function applyOverrides(params: ApplyOverridesParams): ApplyOverridesResu
   if (params.keys.length !== n) throw new Error(`applyOverrides: ${params.keys.length} keys for ${n} labels`);
   const labels = BigInt64Array.from({ length: n }, (_, i) => params.labels[i]!);
   const excluded = new Uint8Array(n);
+  /** Image -> the decision that excluded it, named as a report names a decision (`decisions[i] (id)`). */
   const excludedBy = new Map<string, string>();
   const rowsOf = new Map<string, number[]>();
   let next = 0n;
@@ -120,7 +121,8 @@ export function applyOverrides(params: ApplyOverridesParams): ApplyOverridesResu
       const recorded = k >= 0 && decision.files?.length === decision.images.length ? decision.files[k] : undefined;
       return recorded ?? params.fileNames?.[rowsOf.get(image)?.[0] ?? -1] ?? params.absentNames?.get(image);
     };
-    const label = `decision ${index + 1} (${decision.action} ${decision.id}, by ${decision.who})`;
+    // Numbered as the file's parse errors and `run --json` number it: 0-based, with the id.
+    const label = `decisions[${index}] (${decision.action} ${decision.id}, by ${decision.who})`;
     const pending: Omit<OverrideProblem, "applied">[] = [];
     const report = (kind: OverrideProblemKind, image: string, why: string) => {
       const fileName = nameOf(image);
@@ -135,7 +137,7 @@ export function applyOverrides(params: ApplyOverridesParams): ApplyOverridesResu
         if (!found) report("missing", image, params.absent?.get(image) ?? "is not in this build (removed from the source?)");
         else if (decision.action !== "exclude" && found.every((row) => params.noIdentity?.[row] === 1)) {
           report("missing", image, "has no detected face: it has no identity to merge, split, move into or check");
-        } else if (excludedBy.has(image) && decision.action !== "exclude") report("contradiction", image, `was excluded by decision ${excludedBy.get(image)}`);
+        } else if (excludedBy.has(image) && decision.action !== "exclude") report("contradiction", image, `was excluded by ${excludedBy.get(image)}`);
         else rows.push(...found);
       }
       return rows;
@@ -145,7 +147,7 @@ export function applyOverrides(params: ApplyOverridesParams): ApplyOverridesResu
       case "exclude": {
         const rows = usable(decision.images);
         for (const row of rows) excluded[row] = 1;
-        for (const image of decision.images) if (rowsOf.has(image) && !excludedBy.has(image)) excludedBy.set(image, decision.id);
+        for (const image of decision.images) if (rowsOf.has(image) && !excludedBy.has(image)) excludedBy.set(image, `decisions[${index}] (${decision.id})`);
         done = rows.length > 0;
         break;
       }

@@ -68,3 +68,34 @@ test("a decision applied before explains nothing now: with every decision old, n
   assert.deepEqual(result.manualMerges, [false, false, false]);
   assert.deepEqual(result.manualSplits, [false, false]);
 });
+
+test("decisions the previous release applied and this one does not are withdrawn; undoing those still in the file explains merges and splits", () => {
+  // The previous release applied m (a + c -> 5), s (e out of 9 -> 13) and mv (b into 11); now the
+  // file holds m and mv, not applied (say their images came back changed), and s is dropped from it.
+  // Undone: {a, c} = 5 split into 5 and 7, b back from 11 into 5, e back into 9 (not told apart: s names no image now).
+  const before = new Map<string, bigint>([["a", 5n], ["c", 5n], ["b", 11n], ["f", 11n], ["e", 13n], ["g", 9n]]);
+  const now = new Map<string, bigint>([["a", 5n], ["c", 7n], ["b", 5n], ["f", 11n], ["e", 9n], ["g", 9n]]);
+  const result = manualChanges(
+    params({
+      decisions: [decision("m", "merge", ["a", "c"]), decision("mv", "split", ["b"], "f")],
+      appliedIds: [],
+      previousAppliedIds: ["m", "s", "mv"],
+      previousIdsOf: (image) => (before.has(image[0]!) ? [before.get(image[0]!)!] : []),
+      currentIdsOf: (image) => (now.has(image[0]!) ? [now.get(image[0]!)!] : []),
+      present: () => true,
+      merges: [
+        { id: 5n, from: [5n, 11n] },
+        { id: 9n, from: [9n, 13n] },
+      ],
+      splits: [
+        { id: 5n, into: [5n, 7n] },
+        { id: 11n, into: [5n, 11n] },
+      ],
+    }),
+  );
+  assert.deepEqual(result.withdrawn, ["m", "s", "mv"]);
+  assert.deepEqual(result.changes, []);
+  assert.deepEqual(result.undoneMerges, [true, false], "b back into 5 undoes mv; e back into 9: s names no image any more");
+  assert.deepEqual(result.undoneSplits, [true, true], "5 split by undoing m; 11's b went back to 5 by undoing mv");
+  assert.deepEqual(result.manualMerges, [false, false]);
+});

@@ -10,6 +10,14 @@
  * those of the moved images and of its `into` image. A split (a previous identity's rows in
  * several current ones) is manual when, leaving out the identities new decisions moved its
  * images to, one identity at most is left.
+ *
+ * A decision the previous release applied and this one does not is withdrawn (undone in the review,
+ * or no longer applicable): it is listed by id, and what undoing it did is told apart from the
+ * clustering too (`undoneMerges`, `undoneSplits`) when the file still holds it, which names its
+ * images: a withdrawn merge splits the previous identity its images shared (a split is undone when,
+ * leaving out the identities its images are in now, one at most is left), a withdrawn split or move
+ * brings its images back (a merge is undone when, leaving out the previous ids its images had, one
+ * at most is left; the identity a move had taken them into splits, as for a merge). A decision dropped from the file names no image any more: only listed.
  */
 import type { IdentityMerge, IdentitySplit } from "./stable-ids.ts";
 import type { OverrideDecision } from "./overrides-file.ts";
@@ -51,6 +59,11 @@ export interface ManualChangesResult {
   /** Per entry of `merges` / `splits`: whether the new decisions explain it entirely. */
   manualMerges: boolean[];
   manualSplits: boolean[];
+  /** Ids of the decisions the previous release applied and this one does not, in the previous release's order. */
+  withdrawn: string[];
+  /** Per entry of `merges` / `splits`: whether undoing withdrawn decisions (still in the file) explains it entirely. */
+  undoneMerges: boolean[];
+  undoneSplits: boolean[];
 }
 
 const byBigint = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
@@ -103,5 +116,39 @@ export function manualChanges(params: ManualChangesParams): ManualChangesResult 
     if (!moved) return false;
     return split.into.filter((id) => !moved.has(id)).length <= 1;
   });
-  return { changes, manualMerges, manualSplits };
+
+  // Withdrawn decisions: what undoing those the file still holds did.
+  const withdrawn = params.previousAppliedIds.filter((id) => !applied.has(id));
+  const gone = new Set(withdrawn);
+  // previous id -> current ids the images of a withdrawn merge are in now; current id -> previous
+  // ids the images of a withdrawn split or move had.
+  const apartNow = new Map<bigint, Set<bigint>>();
+  const backFrom = new Map<bigint, Set<bigint>>();
+  const add = (map: Map<bigint, Set<bigint>>, key: bigint, values: readonly bigint[]) => {
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    for (const value of values) set.add(value);
+  };
+  for (const decision of params.decisions) {
+    if (!gone.has(decision.id) || (decision.action !== "merge" && decision.action !== "split")) continue;
+    for (const image of decision.images.filter(params.present)) {
+      const was = params.previousIdsOf(image);
+      const now = params.currentIdsOf(image);
+      if (decision.action === "merge") for (const old of was) add(apartNow, old, decision.images.filter(params.present).flatMap(params.currentIdsOf));
+      else {
+        // Back where they were: into their identity's current id, out of the one they had been moved to.
+        for (const id of now) add(backFrom, id, was);
+        for (const old of was) add(apartNow, old, now);
+      }
+    }
+  }
+  const undoneMerges = params.merges.map((merge) => {
+    const back = backFrom.get(merge.id);
+    return back !== undefined && merge.from.length > 1 && merge.from.filter((id) => !back.has(id)).length <= 1;
+  });
+  const undoneSplits = params.splits.map((split) => {
+    const apart = apartNow.get(split.id);
+    return apart !== undefined && split.into.filter((id) => !apart.has(id)).length <= 1;
+  });
+  return { changes, manualMerges, manualSplits, withdrawn, undoneMerges, undoneSplits };
 }

@@ -7,8 +7,12 @@
  * The labels are `labels.npy` as the last step that wrote it left it. When that was `run`'s
  * identities step with a review (`clustering.overrides`), the exclusions and the review's numbers
  * it recorded with them (stages/ids.json, `labels-excluded.npy`) go with it, so `export --config`
- * leaves out exactly what `run` left out; a labels.npy rewritten since (`idclusters cluster
- * --config`) no longer matches the record and is exported as it is.
+ * leaves out exactly what `run` left out. The config decides, not the record: with
+ * `clustering.overrides`, labels.npy must be the labels reviewed with that file as it is now (its
+ * SHA-256 is the record's), else the export stops (exit 2: `idclusters run` first), since a
+ * labels.npy rewritten since (`idclusters cluster --config`) or reviewed with another version of
+ * the decisions would publish what the file no longer says; without it, labels.npy must not be
+ * reviewed labels (a review the card would not mention).
  */
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
@@ -47,6 +51,12 @@ export interface ExportFromConfigParams {
    */
   excludedRows?: BigInt64Array;
   review?: CardReview;
+  /**
+   * Without `excludedRows`: the SHA-256 of the decisions file the recorded review must have used
+   * (`run`: the file it read at its start, so a decision written meanwhile changes nothing);
+   * default: the config's `clustering.overrides` as it is now.
+   */
+  overridesSha256?: string;
   onProgress?: (phase: "read" | "write", done: number, total: number) => void;
 }
 
@@ -59,16 +69,60 @@ export interface ExportFromConfigResult extends ExportReleaseResult {
   review?: CardReview;
 }
 
+/** Why labels.npy is not the reviewed labels the config asks for, or the review that goes with it. */
+type RecordedReview = { excludedRows: BigInt64Array; review: CardReview } | { missing: string };
+
 /** The review recorded with labels.npy by the identities step, if labels.npy is still the file it wrote. */
-async function recordedReview(workDir: string): Promise<{ excludedRows: BigInt64Array; review: CardReview } | undefined> {
+async function recordedReview(workDir: string): Promise<RecordedReview> {
   const files = workFiles(workDir);
   const manifest = await readManifest<{ review?: CardReview }>(workDir, "ids");
   const review = manifest?.extra?.review;
   const labelsSha = manifest?.outputs["labels.npy"];
   const excludedSha = manifest?.outputs["labels-excluded.npy"];
-  if (!review || !labelsSha || !excludedSha || !existsSync(files.labelsExcluded)) return undefined;
-  if ((await sha256OfFile(files.labels)) !== labelsSha || (await sha256OfFile(files.labelsExcluded)) !== excludedSha) return undefined;
+  if (!manifest || !labelsSha) return { missing: "no idclusters run recorded it" };
+  if (!existsSync(files.labels)) return { missing: "it is missing" };
+  if ((await sha256OfFile(files.labels)) !== labelsSha) return { missing: "it was rewritten since idclusters run wrote it (idclusters cluster --config?)" };
+  if (!review || !excludedSha) return { missing: "the last idclusters run applied no review" };
+  if (!existsSync(files.labelsExcluded) || (await sha256OfFile(files.labelsExcluded)) !== excludedSha) {
+    return { missing: `${basename(files.labelsExcluded)}, the exclusions that go with it, is missing or was changed` };
+  }
   return { excludedRows: readInt64Npy(files.labelsExcluded, "written by idclusters run"), review };
+}
+
+/**
+ * The review labels.npy went through, as the config asks for it (see the file comment).
+ * `overridesSha256`: the decisions file's SHA-256 the labels must have been reviewed with (`run`
+ * passes the one it read at its start); undefined: the file as it is now.
+ */
+async function reviewForConfig(config: ReleaseConfig, overridesSha256: string | undefined): Promise<{ excludedRows: BigInt64Array; review: CardReview } | undefined> {
+  const files = workFiles(config.workDir);
+  const record = await recordedReview(config.workDir);
+  const file = config.clustering.overrides;
+  const runFirst = `run idclusters run --config ${config.file} first`;
+  if (!file) {
+    if ("missing" in record) return undefined;
+    throw new UsageError(
+      `${files.labels} holds labels reviewed with a decisions file (SHA-256 ${record.review.sha256.slice(0, 12)}), but ${config.file} names no clustering.overrides: ` +
+        `the release would carry a review its card does not state; ${runFirst} (or idclusters cluster --config ${config.file} for DBSCAN's labels)`,
+    );
+  }
+  let sha = overridesSha256;
+  if (sha === undefined) {
+    try {
+      sha = await sha256OfFile(file);
+    } catch (error) {
+      throw new UsageError(`${config.file}: clustering.overrides: cannot read the overrides file ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  }
+  if ("missing" in record) {
+    throw new UsageError(`${files.labels} is not the labels reviewed with ${basename(file)} (${config.file}: clustering.overrides): ${record.missing}; ${runFirst}`);
+  }
+  if (record.review.sha256 !== sha) {
+    throw new UsageError(
+      `${files.labels} was reviewed with another version of ${basename(file)} (SHA-256 ${record.review.sha256.slice(0, 12)}; the file now has ${sha.slice(0, 12)}): ${runFirst}`,
+    );
+  }
+  return record;
 }
 
 function readInt64Npy(path: string, what: string): BigInt64Array {
@@ -98,6 +152,8 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
   const files = workFiles(config.workDir);
   if (!existsSync(files.index)) throw new UsageError(`${files.index} is missing: run idclusters embed --config ${config.file} first`);
   if (!existsSync(files.stats)) throw new UsageError(`${files.stats} is missing: run idclusters cluster --config ${config.file} first`);
+  // Before any work: the labels must be those the config's review (or none) gives.
+  const reviewed = params.excludedRows ? { excludedRows: params.excludedRows, review: params.review } : await reviewForConfig(config, params.overridesSha256);
   const { inputs } = params;
   const plan = await planFromConfig(config, inputs);
   const sourcePath = inputs.sourcePath;
@@ -113,7 +169,6 @@ export async function exportFromConfig(params: ExportFromConfigParams): Promise<
     );
     if (labelRows.length !== labels.length) throw new UsageError(`${files.labelRows} has ${labelRows.length} rows, labels.npy ${labels.length}`);
   }
-  const reviewed = params.excludedRows ? { excludedRows: params.excludedRows, review: params.review } : await recordedReview(config.workDir);
   const statsText = await readFile(files.stats, "utf8");
   let clusterStats: unknown;
   try {

@@ -27,6 +27,8 @@ export interface ExportStepInput {
   changelog: unknown;
   /** The card the card step merges into (card-step.ts cardToMerge), if any. */
   mergeCard?: { text: string; name: string };
+  /** SHA-256 of the decisions file as `run` read it at its start (`clustering.overrides`). */
+  overridesSha256?: string;
 }
 
 /** What the release manifest remembers beside its key. */
@@ -67,7 +69,7 @@ export async function exportStep(input: ExportStepInput): Promise<ExportStepOutp
     return { outcome: "cached", files: cached.outputs, key };
   }
   const staging = await startStaging(outDir);
-  const exported = await exportFromConfig({ config, outDir: staging, inputs: input.inputs });
+  const exported = await exportFromConfig({ config, outDir: staging, inputs: input.inputs, ...(input.overridesSha256 && { overridesSha256: input.overridesSha256 }) });
   log.info(`run: export: ${exported.data.numExamples} rows in ${exported.data.shards.length} shard(s)`);
   return { outcome: "ran", staging, exported, key, extra: { mergeCard } };
 }

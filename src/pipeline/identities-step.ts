@@ -112,12 +112,15 @@ async function stableLabels(args: IdentitiesStepInput & { previousCommit: string
   const { config, settings } = args;
   const files = workFiles(config.workDir);
   await rm(files.provisionalRelease, { recursive: true, force: true });
-  const excludedRows = args.review ? (readNpy(args.review.excludedRowsPath).data as BigInt64Array) : undefined;
+  // The exclusions are given (none without a review): the record export-from-config.ts would read
+  // is the previous run's, not written yet for these labels.
+  const excludedRows = args.review ? (readNpy(args.review.excludedRowsPath).data as BigInt64Array) : new BigInt64Array(0);
   const provisional = await exportFromConfig({
     config,
     outDir: files.provisionalRelease,
     inputs: args.inputs,
-    ...(excludedRows && { excludedRows, review: args.review!.card }),
+    excludedRows,
+    ...(args.review && { review: args.review.card }),
   });
   const current = await readReleaseRows({ folder: files.provisionalRelease, split: config.release.split });
   const split = config.release.split;
@@ -187,10 +190,16 @@ async function stableLabels(args: IdentitiesStepInput & { previousCommit: string
     merges: mapped.merges,
     splits: mapped.splits,
   });
-  changelog.merges = changelog.merges.map((m, i) => (manual.manualMerges[i] ? { ...m, manual: true } : m));
-  changelog.splits = changelog.splits.map((s, i) => (manual.manualSplits[i] ? { ...s, manual: true } : s));
+  const marked = <T extends object>(entry: T, isNew: boolean | undefined, isUndone: boolean | undefined): T =>
+    isNew ? { ...entry, manual: true } : isUndone ? { ...entry, manual: true, undone: true } : entry;
+  changelog.merges = changelog.merges.map((m, i) => marked(m, manual.manualMerges[i], manual.undoneMerges[i]));
+  changelog.splits = changelog.splits.map((s, i) => marked(s, manual.manualSplits[i], manual.undoneSplits[i]));
   changelog.manual = manual.changes.map((c) => ({ decision: c.decision, action: c.action, images: c.images, from: c.from.map(String), into: c.into.map(String) }));
-  log.info(`run: stable ids: ${changelog.manual.length} review decision(s) new since the previous release`);
+  if (manual.withdrawn.length > 0) changelog.withdrawn = manual.withdrawn;
+  log.info(
+    `run: stable ids: ${changelog.manual.length} review decision(s) new since the previous release` +
+      (manual.withdrawn.length > 0 ? `, ${manual.withdrawn.length} withdrawn (${manual.withdrawn.join(", ")})` : ""),
+  );
   return changelog;
 }
 

@@ -72,3 +72,30 @@ test("the report counts a split with into as a move; the card's part counts deci
   assert.equal(card.problems, 1);
   assert.deepEqual(Object.keys(card).sort(), ["applied", "appliedIds", "checkedIdentities", "decisions", "excludedImages", "problems", "sha256"]);
 });
+
+test("noise: drop with no_face: keep: an image without a face whose zero row was dropped as noise can still be excluded", () => {
+  // g has no face (zero embeddings row 5, DBSCAN noise, dropped: no label row); h has none and no row (no_face: drop).
+  const withNoFace: EmbedIndexEntry[] = [
+    ...index,
+    { row: 6, fileName: "g.jpg", imageSha256: sha("g"), status: "no_face", reason: "no face", embeddingRow: 5 },
+    { row: 7, fileName: "h.jpg", imageSha256: sha("h"), status: "no_face", reason: "no face", embeddingRow: null },
+  ];
+  const decisions = [decision("xg", "exclude", ["g"]), decision("xh", "exclude", ["h"]), decision("mg", "merge", ["g", "a"])];
+  const reviewed = reviewLabels({ labels, labelRows, index: withNoFace, decisions });
+  assert.deepEqual(reviewed.result.appliedIds, ["xg"]);
+  assert.deepEqual(reviewed.excludedEmbeddingRows, [5], "the export leaves g out by its embeddings row");
+  assert.equal(reviewed.excludedWithoutFace, 1);
+  assert.deepEqual([...reviewed.labels], [0n, 1n, 0n, 2n], "labels-reviewed.npy keeps the label rows only");
+  assert.deepEqual(
+    reviewed.result.problems.map((p) => [p.decision, p.fileName]),
+    [
+      ["xh", "h.jpg"],
+      ["mg", "g.jpg"],
+    ],
+  );
+  assert.match(reviewed.result.problems[0]!.message, /has no detected face and is not in this build \(faces\.no_face: drop\)$/);
+  assert.match(reviewed.result.problems[1]!.message, /^decisions\[2\] \(merge mg, by ada\): image g\.jpg \(g{12}\) has no detected face: it has no identity/);
+  const report = reviewReport("/here/review.yaml", sha("0"), decisions, reviewed.result, reviewed.excludedWithoutFace);
+  assert.equal(report.excludedImages, 1);
+  assert.equal(cardReviewOf(report).excludedWithoutFace, 1, "the card's DBSCAN counts need it");
+});

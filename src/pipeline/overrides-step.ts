@@ -37,6 +37,8 @@ export interface ReviewReport {
   appliedIds: string[];
   checkedIdentities: number;
   excludedImages: number;
+  /** Of those, images without a detected face (kept by `faces.no_face: keep`); absent when none. */
+  excludedWithoutFace?: number;
   /** Every decision image that could not be applied, by name (decision id and position, file, SHA). */
   problems: OverrideProblem[];
 }
@@ -65,11 +67,23 @@ export interface OverridesStepOutput {
 }
 
 export interface ReviewedLabels {
+  /**
+   * The decisions applied to every row a decision can reach: the label rows first (same order as
+   * `labels`), then each image without a face that has an embeddings row but no label row (`faces.no_face:
+   * keep` under `clustering.noise: drop`: DBSCAN made its all-zero row noise, which was dropped, yet the
+   * release keeps the image with a null cluster_id, so an exclusion must still reach it).
+   */
   result: ApplyOverridesResult;
-  /** Embeddings row of each label row. */
+  /** The reviewed labels of the label rows only (`labels-reviewed.npy`: same rows as labels-sklearn.npy). */
+  labels: BigInt64Array;
+  /** Embeddings row of each row of `result`. */
   embeddingRows: number[];
-  /** Embed index entry of each label row (undefined: the index lists none, a work dir out of step). */
+  /** Embed index entry of each row of `result` (undefined: the index lists none, a work dir out of step). */
   entries: (EmbedIndexEntry | undefined)[];
+  /** Embeddings rows excluded, ascending (`excluded-rows.npy`: the export excludes by embeddings row). */
+  excludedEmbeddingRows: number[];
+  /** Of the images excluded, those without a face (their all-zero rows were clustered: the card's DBSCAN counts need them). */
+  excludedWithoutFace: number;
 }
 
 /**
@@ -88,27 +102,36 @@ export function reviewLabels(params: {
   const byEmbedding = new Map<number, EmbedIndexEntry>();
   for (const entry of index) if (entry.embeddingRow !== null) byEmbedding.set(entry.embeddingRow, entry);
   const embeddingRows = Array.from({ length: labels.length }, (_, i) => (params.labelRows ? Number(params.labelRows[i]) : i));
+  // Images without a face whose zero row has no label row (dropped as noise): rows of their own,
+  // without an identity (label -1), after the label rows.
+  const labelled = new Set(embeddingRows);
+  const extra = index.filter((entry) => entry.status === "no_face" && entry.embeddingRow !== null && !labelled.has(entry.embeddingRow));
+  embeddingRows.push(...extra.map((entry) => entry.embeddingRow!));
+  const allLabels = new BigInt64Array(embeddingRows.length).fill(-1n);
+  allLabels.set(labels);
   const entries = embeddingRows.map((row) => byEmbedding.get(row));
   // An unreadable image's zero row (`no_face: keep`) is never in the release: no decision can reach it.
   const keys = entries.map((entry) => (entry && entry.status !== "error" ? entry.imageSha256 : null));
   const noIdentity = Uint8Array.from(entries, (entry) => (entry?.status === "no_face" ? 1 : 0));
-  const labelled = new Set(keys.filter((key): key is string => key !== null));
+  const keyed = new Set(keys.filter((key): key is string => key !== null));
   const absent = new Map<string, string>();
   const absentNames = new Map<string, string>();
   for (const entry of index) {
-    if (!entry.imageSha256 || labelled.has(entry.imageSha256) || absent.has(entry.imageSha256)) continue;
+    if (!entry.imageSha256 || keyed.has(entry.imageSha256) || absent.has(entry.imageSha256)) continue;
     absentNames.set(entry.imageSha256, entry.fileName);
     absent.set(
       entry.imageSha256,
       entry.status === "ok"
         ? "was left out of this build as DBSCAN noise (clustering.noise: drop)"
         : entry.status === "no_face"
-          ? "has no detected face and is not in this build (faces.no_face: drop)"
+          ? entry.embeddingRow === null
+            ? "has no detected face and is not in this build (faces.no_face: drop)"
+            : "has no detected face and no row in this build's labels"
           : `could not be read or decoded (${entry.reason ?? "error"}) and is not in this build`,
     );
   }
   const result = applyOverrides({
-    labels,
+    labels: allLabels,
     keys,
     fileNames: entries.map((entry) => entry?.fileName ?? ""),
     noIdentity,
@@ -116,7 +139,9 @@ export function reviewLabels(params: {
     absentNames,
     decisions: params.decisions,
   });
-  return { result, embeddingRows, entries };
+  const excludedEmbeddingRows = embeddingRows.filter((_, i) => result.excluded[i] === 1).sort((a, b) => a - b);
+  const excludedWithoutFace = entries.filter((entry, i) => result.excluded[i] === 1 && entry?.status === "no_face").length;
+  return { result, labels: result.labels.slice(0, labels.length), embeddingRows, entries, excludedEmbeddingRows, excludedWithoutFace };
 }
 
 function int64(data: ArrayLike<unknown>): BigInt64Array {
@@ -124,7 +149,13 @@ function int64(data: ArrayLike<unknown>): BigInt64Array {
 }
 
 /** The report of an application: counts by kind (a split with `into` counts as a move). */
-export function reviewReport(file: string, sha256: string, decisions: readonly OverrideDecision[], result: ApplyOverridesResult): ReviewReport {
+export function reviewReport(
+  file: string,
+  sha256: string,
+  decisions: readonly OverrideDecision[],
+  result: ApplyOverridesResult,
+  excludedWithoutFace = 0,
+): ReviewReport {
   const applied = new Set(result.appliedIds);
   const moves = decisions.filter((d) => applied.has(d.id) && d.action === "split" && d.into !== undefined).length;
   return {
@@ -135,6 +166,7 @@ export function reviewReport(file: string, sha256: string, decisions: readonly O
     appliedIds: result.appliedIds,
     checkedIdentities: result.checkedIdentities,
     excludedImages: result.excludedRows,
+    ...(excludedWithoutFace > 0 && { excludedWithoutFace }),
     problems: result.problems,
   };
 }
@@ -148,6 +180,7 @@ export function cardReviewOf(report: ReviewReport): CardReview {
     appliedIds: report.appliedIds,
     checkedIdentities: report.checkedIdentities,
     excludedImages: report.excludedImages,
+    ...(report.excludedWithoutFace !== undefined && report.excludedWithoutFace > 0 && { excludedWithoutFace: report.excludedWithoutFace }),
     problems: new Set(report.problems.map((p) => p.index)).size,
   };
 }
@@ -178,13 +211,13 @@ export async function overridesStep(input: OverridesStepInput): Promise<Override
     const labels = int64(readNpy(input.sklearnLabelsPath).data);
     const labelRows = input.labelRowsPath ? (readNpy(input.labelRowsPath).data as ArrayLike<bigint | number>) : undefined;
     const index = await readEmbedIndex(input.indexPath);
-    const { result, embeddingRows } = reviewLabels({ labels, labelRows, index, decisions: overrides.decisions });
-    const excluded = BigInt64Array.from(embeddingRows.filter((_, i) => result.excluded[i] === 1).sort((a, b) => a - b), (row) => BigInt(row));
+    const reviewed = reviewLabels({ labels, labelRows, index, decisions: overrides.decisions });
+    const excluded = BigInt64Array.from(reviewed.excludedEmbeddingRows, (row) => BigInt(row));
     const tmp = (path: string) => `${path}.tmp-${process.pid}`;
-    writeNpy(tmp(files.reviewedLabels), { shape: [result.labels.length], data: result.labels });
+    writeNpy(tmp(files.reviewedLabels), { shape: [reviewed.labels.length], data: reviewed.labels });
     writeNpy(tmp(files.excludedRows), { shape: [excluded.length], data: excluded });
     for (const path of [files.reviewedLabels, files.excludedRows]) await rename(tmp(path), path);
-    report = reviewReport(file, overrides.sha256!, overrides.decisions, result);
+    report = reviewReport(file, overrides.sha256!, overrides.decisions, reviewed.result, reviewed.excludedWithoutFace);
     outcome = "ran";
     await writeManifest<ReviewReport>(workDir, "overrides", {
       inputHash: key,

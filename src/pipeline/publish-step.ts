@@ -12,6 +12,7 @@
 import { RuntimeError } from "../common/errors.ts";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
+import type { ReadOverridesResult } from "../identities/index.ts";
 import { createRepoIfMissing, pushFolder, readRepoHead, updateRepoSettings, type HubSettings, type PushFolderResult } from "../hub/index.ts";
 import { ownedRemoteGlobs, type ReleasePlan } from "./plan-step.ts";
 import { verifyReleaseFolder } from "./verify-release-folder.ts";
@@ -30,6 +31,8 @@ export interface PublishStepInput {
   /** Open a pull request instead of committing to main. */
   createPr?: boolean;
   toolVersion: string;
+  /** The decisions file as `run` read it at its start (`clustering.overrides`): the check before pushing uses it, not the file as it is now. */
+  overrides?: ReadOverridesResult;
 }
 
 export async function publishStep(input: PublishStepInput): Promise<PushFolderResult> {
@@ -40,7 +43,14 @@ export async function publishStep(input: PublishStepInput): Promise<PushFolderRe
   // Nothing to send (the head already holds these very files): nothing to verify either.
   const sends = plan.added.length + plan.updated.length + plan.deleted.length > 0 || input.createPr === true;
   if (sends) {
-    const verified = await verifyReleaseFolder({ folder: input.outDir, config, maxRowGroupRows: config.release.rowGroupSize });
+    const verified = await verifyReleaseFolder({
+      folder: input.outDir,
+      config,
+      maxRowGroupRows: config.release.rowGroupSize,
+      ...(input.overrides && { overrides: input.overrides }),
+    });
+    // The run just built this release in this work dir: a review check that could not be made is a failure here.
+    if (verified.overrides?.skipped) verified.problems.push(`cluster_id not checked against clustering.overrides: ${verified.overrides.skipped}`);
     if (verified.problems.length > 0) {
       throw new RuntimeError(
         `the release in ${input.outDir} fails verification, nothing was pushed:\n  ${verified.problems.slice(0, 20).join("\n  ")}`,

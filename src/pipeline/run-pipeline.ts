@@ -8,7 +8,7 @@
  *            -> identities -> export -> card -> plan -> publish
  */
 import { join, resolve } from "node:path";
-import { RuntimeError } from "../common/errors.ts";
+import { RuntimeError, UsageError } from "../common/errors.ts";
 import type { CalibrationMode } from "../faces/index.ts";
 import { log } from "../common/logger.ts";
 import type { ReleaseConfig } from "../config/index.ts";
@@ -78,6 +78,11 @@ export interface RunPipelineResult {
 export async function runPipeline(params: RunPipelineParams): Promise<RunPipelineResult> {
   const { config, toolVersion } = params;
   const outDir = resolve(params.outDir ?? join(config.workDir, "release"));
+  if (params.strictOverrides && !config.clustering.overrides) {
+    throw new UsageError(
+      `--strict-overrides checks the review's decisions, but ${config.file} sets no clustering.overrides (the decisions file); set clustering.overrides or drop --strict-overrides`,
+    );
+  }
   // A malformed decisions file is a usage error naming file:line, before any work.
   const overrides = config.clustering.overrides
     ? await readOverrides(config.clustering.overrides, { key: `${config.file}: clustering.overrides` })
@@ -147,7 +152,15 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
     let files: Record<string, string>;
     let exportOutcome: StageOutcome;
     try {
-      const exported = await exportStep({ config, inputs, outDir, buildKey, ...ids, ...(mergeInto && { mergeCard: mergeInto }) });
+      const exported = await exportStep({
+        config,
+        inputs,
+        outDir,
+        buildKey,
+        ...ids,
+        ...(mergeInto && { mergeCard: mergeInto }),
+        ...(overrides?.sha256 && { overridesSha256: overrides.sha256 }),
+      });
       exportOutcome = exported.outcome;
       if (exported.outcome === "cached") files = exported.files;
       else {
@@ -180,6 +193,8 @@ export async function runPipeline(params: RunPipelineParams): Promise<RunPipelin
         tag: params.tag ?? config.release.tag,
         createPr: params.createPr ?? false,
         toolVersion,
+        // The decisions as read at the start: one written meanwhile (idclusters review) is the next run's.
+        ...(overrides && { overrides }),
       });
     }
     return result;

@@ -2,12 +2,13 @@
  * `verify` of a release folder as the command does it: every shard re-read by DuckDB (schema,
  * metadata, counts, page index) and, given the config and card-inputs.json, every generated number
  * of the card; with `clustering.overrides`, that the published `cluster_id` is the review applied
- * to the work dir's DBSCAN labels (check-overrides.ts). The publish step runs it before anything
- * is sent.
+ * to the work dir's DBSCAN labels and that card-inputs.json states that review (check-overrides.ts).
+ * The publish step runs it before anything is sent.
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ReleaseConfig } from "../config/index.ts";
+import type { ReadOverridesResult } from "../identities/index.ts";
 import { checkCard, loadCardInputs } from "../card/index.ts";
 import { verifyRelease, type VerifyReleaseResult } from "../release/index.ts";
 import { checkReleaseOverrides } from "./check-overrides.ts";
@@ -17,6 +18,8 @@ export interface VerifyReleaseFolderParams {
   /** With a config (and the folder's card-inputs.json), the card's numbers are checked too. */
   config?: ReleaseConfig;
   maxRowGroupRows?: number;
+  /** The decisions file as already read (`run`, before pushing: as it read it at its start); default: read now. */
+  overrides?: ReadOverridesResult;
 }
 
 export interface VerifyReleaseFolderResult extends VerifyReleaseResult {
@@ -44,7 +47,7 @@ export async function verifyReleaseFolder(params: VerifyReleaseFolderParams): Pr
   if (!config?.clustering.overrides) return { ...result, cardChecked };
   const split = config.release.split;
   if (!result.splits.some((s) => s.split === split)) return { ...result, cardChecked, overrides: { checked: false, skipped: `the release has no split ${split}` } };
-  const overrides = await checkReleaseOverrides({ folder, config, split });
+  const overrides = await checkReleaseOverrides({ folder, config, split, ...(params.overrides && { overrides: params.overrides }) });
   result.problems.push(...overrides.problems);
   if (overrides.checked) result.checks.push("cluster_id against clustering.overrides");
   return { ...result, cardChecked, overrides: { checked: overrides.checked, ...(overrides.skipped && { skipped: overrides.skipped }) } };

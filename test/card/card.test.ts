@@ -246,3 +246,34 @@ test("the statistics add up: images in identities, noise (-1) and no face (null)
   assert.ok(card.includes("| `cluster_size` | Value(int64) | number of images in the release with this `cluster_id`; 1 for noise (-1); null without a face |"));
   assert.ok(card.includes("noise images are kept with `cluster_id` -1 and `cluster_size` 1 (no identity)"));
 });
+
+test("a review's changelog: new decisions, and the decisions withdrawn since the previous release with the merges and splits undoing them made", () => {
+  const inputs = celebaInputs();
+  inputs.previousCommit = "c".repeat(40);
+  inputs.changelog = {
+    kept: 9_680,
+    fresh: 3,
+    retired: 1,
+    merges: [
+      { id: "5", from: ["5", "7"], manual: true },
+      { id: "9", from: ["9", "12"] },
+    ],
+    splits: [{ id: "3", into: ["3", "14"], manual: true, undone: true }],
+    manual: [{ decision: "m-5-7", action: "merge", images: 2, from: ["5", "7"], into: ["5"] }],
+    withdrawn: ["m-3-14", "x-old"],
+  };
+  const card = renderCard({ inputs });
+  assert.ok(card.includes("- clustering merge: identity `9` now holds images of previous identities 9, 12\n"), card);
+  assert.ok(!card.includes("clustering split"), "the undone split is the review's, not the clustering's");
+  assert.ok(card.includes("- manual merge (decision `m-5-7`): identity `5` now holds images of previous identities `5`, `7`\n"), card);
+  assert.ok(
+    card.includes(
+      "**Review decisions withdrawn since the previous release**: 2 (`m-3-14`, `x-old`): applied in the previous release, not in this one; what they changed is undone, which made these merges and splits:\n\n- undone decision's split: images of previous identity `3` are now in identities 3, 14\n",
+    ),
+    card,
+  );
+  assert.deepEqual(checkCard({ cardText: card, inputs }), []);
+  // Without withdrawn decisions the section is not there.
+  const none = renderCard({ inputs: { ...inputs, changelog: { ...inputs.changelog, withdrawn: undefined, splits: [] } } });
+  assert.ok(!none.includes("withdrawn"), none);
+});

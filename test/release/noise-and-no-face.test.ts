@@ -390,4 +390,34 @@ test("an image excluded by the review leaves the release whatever its status and
   assert.equal(rows.length, 39);
   for (const name of excluded) assert.ok(!rows.some((r) => r.file_name === name), `${name} excluded`);
   assert.deepEqual(result.sourceRows.map((row) => index[row]!.fileName), rows.map((r) => String(r.file_name)), "sourceRows names each written row's source row");
+
+  // The card: DBSCAN saw the same 40 faces and 3 noise images among them, whatever the review left
+  // out; the excluded image without a face (its zero row was clustered) no longer being a problem row.
+  const config = keepConfig(join(dir, "work"));
+  const inputs: CardInputs = {
+    config,
+    data: result.data,
+    clusterStats: keepStats(),
+    problems: result.problems,
+    models: [{ role: "recognizer", file: "rec.onnx", sha256: "0".repeat(64) }],
+    source: { name: "faces", split: "train" },
+    toolVersion: "0.1.0",
+    review: {
+      sha256: "1".repeat(64),
+      decisions: 1,
+      applied: { merge: 0, split: 0, move: 0, exclude: 1, check: 0 },
+      appliedIds: ["x"],
+      checkedIdentities: 0,
+      excludedImages: 3,
+      excludedWithoutFace: 1,
+      problems: 0,
+    },
+  };
+  const out = join(dir, "release");
+  await writeCard({ inputs, outDir: out });
+  const card = await readFile(join(out, "README.md"), "utf8");
+  assert.ok(card.includes("DBSCAN found 8 clusters and 3 noise images among the 40 images with a face"), card);
+  assert.ok(card.includes("for each of the 40 images with a face:"), card);
+  assert.ok(card.includes("**39 images: 36 in 8 identities, 2 noise images (`cluster_id` -1), 1 images without a detected face (`cluster_id` null)**"), card);
+  assert.ok(card.includes("3 image(s) were left out by the identity review"), card);
 });

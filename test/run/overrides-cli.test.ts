@@ -7,12 +7,15 @@
  *     other identity keeps its id (stable ids on the reviewed labels), labels-sklearn.npy stays
  *     DBSCAN's, the card states the review and its changelog lists the manual decisions;
  *     `verify --config` passes, fails on a release that contradicts the decisions (naming the file)
- *     and says plainly when it cannot check;
+ *     or whose card-inputs.json states another review (naming the field), and says plainly when it
+ *     cannot check; `export --config` exports the config's review or stops (exit 2);
  *  3. a decision naming an image not in the source and a contradiction are reported by name (log
  *     and --json); `--strict-overrides` fails, nothing pushed, nothing built lost;
  *  4. a malformed decisions file is a usage error naming file:line, before any work;
- *  5. a new source revision with more images keeps every decision; no decision is new in its changelog.
- * And exclusion under the other noise policies (`keep`, `drop`).
+ *  5. a new source revision with more images keeps every decision; no decision is new in its changelog;
+ *     verifying the older release against this work dir is skipped (another build), not failed.
+ * And exclusion under the other noise policies (`keep`, `drop`, and `drop` with `faces.no_face: keep`);
+ * `--strict-overrides` without `clustering.overrides` is a usage error.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -25,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { readNpy } from "../../src/common/npy.ts";
 import { openDuckDb, sqlString } from "../../src/release/open-duckdb.ts";
 import { TOKEN, startEmulator } from "../hub/setup.ts";
+import { facesWithoutFaces } from "../release/no-face-images.ts";
 import { runCli } from "../support/run-cli.ts";
 
 const FIXTURES = process.env.IDCLUSTERS_FIXTURES ?? fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
@@ -98,13 +102,13 @@ async function folderHashes(folder: string): Promise<Record<string, string>> {
   return out;
 }
 
-function configText(params: { source: string; noise?: string; eps?: number; overrides?: string; target?: string }): string {
+function configText(params: { source: string; noise?: string; eps?: number; overrides?: string; target?: string; noFace?: "keep" | "drop" }): string {
   return `name: overrides_test
 source: { path: ${params.source}, format: imagefolder, split: train }
 models:
   detector: { kind: yunet, path: ${join(MODELS, "yunet_n_dynamic.onnx")}, sha256: 104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12, license: MIT, input_size: 320, score_threshold: 0.5 }
   recognizer: { path: ${join(MODELS, "mobilefacenet_arcface_512.onnx")}, sha256: 87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581, license: MIT, mean: 127.5, std: 127.5 }
-faces: { device: cpu, batch_size: 8 }
+faces: { device: cpu, batch_size: 8${params.noFace ? `, no_face: ${params.noFace}` : ""} }
 images: { transform: keep }
 clustering: { eps: ${params.eps ?? 0.5}, min_samples: 2, noise: ${params.noise ?? "singleton"}, id_policy: stable${params.overrides ? `, overrides: ${params.overrides}` : ""} }
 release: { target: ${params.target ?? "me/faces"}, row_group_size: 10 }
@@ -246,7 +250,8 @@ test("run applies the review's decisions after DBSCAN, on every run; verify chec
   assert.match(ok.stderr, /cluster_id against clustering\.overrides/);
   const contradicted = await verify("me/faces@v1", work);
   assert.equal(contradicted.code, 1, contradicted.stdout + contradicted.stderr);
-  assert.match(contradicted.stdout, /\(raj\/raj1\.png\): is in the release, but decision x-raj1 of review\.yaml excluded it/);
+  assert.match(contradicted.stdout, /\(raj\/raj1\.png\): is in the release, but decisions\[3\] \(x-raj1\) of review\.yaml excluded it/);
+  assert.match(contradicted.stdout, /card-inputs\.json: no review block, but .*config\.yaml sets clustering\.overrides \(review\.yaml\)/);
   assert.match(contradicted.stdout, /\(howard\/howard\d\.png\): cluster_id \d+ puts it with howard\/howard1\.png, but after the overrides they are different identities/);
   const skipped = await verify("me/faces@v2", join(dir, "empty-work"));
   assert.equal(skipped.code, 0, skipped.stdout + skipped.stderr);
@@ -272,6 +277,45 @@ test("run applies the review's decisions after DBSCAN, on every run; verify chec
   assert.match(edited.stdout, /\(amy\/amy2\.png\): cluster_id \d+, but after the overrides it is one identity with amy\/amy1\.png \(cluster_id \d+\)/);
   assert.match(edited.stdout, /\(stuart\/stuart1\.png\): cluster_id \d+ puts it with amy\/amy1\.png, but after the overrides they are different identities/);
 
+  // The review the release states is checked too: card-inputs.json's review block against what the
+  // decisions give now, field by field; a decisions file changed since (one byte) fails on its SHA-256.
+  const restated = join(dir, "restated");
+  await cp(join(work, "release"), restated, { recursive: true });
+  const restatedInputs = JSON.parse(await readFile(join(restated, "card-inputs.json"), "utf8"));
+  restatedInputs.review.appliedIds = restatedInputs.review.appliedIds.slice(1);
+  await writeFile(join(restated, "card-inputs.json"), JSON.stringify(restatedInputs, null, 2) + "\n");
+  const misstated = await verify(restated, work);
+  assert.equal(misstated.code, 1, misstated.stdout + misstated.stderr);
+  assert.match(misstated.stdout, /card-inputs\.json: review\.appliedIds is \["s-howard1",.*\], but review\.yaml applied to the work dir's build gives \["m-amy-bernadette",/);
+  const reviewText = await readFile(review, "utf8");
+  await writeFile(review, reviewText + "# a comment\n");
+  const changedFile = await verify("me/faces@v2", work);
+  assert.equal(changedFile.code, 1, changedFile.stdout + changedFile.stderr);
+  assert.match(changedFile.stdout, /card-inputs\.json: review\.sha256 is [0-9a-f]{64}, but review\.yaml has SHA-256 [0-9a-f]{64}: the release was built with another version of the decisions/);
+
+  // export --config follows the config's review, not whatever the work dir recorded last: a changed
+  // decisions file, a config without one and labels.npy rewritten by cluster --config all stop it (exit 2).
+  const exportWork = join(dir, "work-export");
+  await cp(work, exportWork, { recursive: true, filter: (from) => basename(from) !== "release" });
+  const exportTo = (configFile: string, out: string) =>
+    runCli(["export", "--config", configFile, "--work-dir", exportWork, "--out", join(dir, out), "--hub-url", hub.url, "--cache-dir", cacheDir], { env });
+  const stale = await exportTo(config, "export-stale");
+  assert.equal(stale.code, 2, stale.stderr);
+  assert.match(stale.stderr, /labels\.npy was reviewed with another version of review\.yaml .*run idclusters run --config .*config\.yaml first/);
+  await writeFile(review, reviewText);
+  const exported = await exportTo(config, "export-ok");
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.deepEqual(partition(await releaseRows(join(dir, "export-ok"))), reviewed(people, EDITS), "export --config leaves out what run left out");
+  const unreviewed = await exportTo(plainConfig, "export-plain");
+  assert.equal(unreviewed.code, 2, unreviewed.stderr);
+  assert.match(unreviewed.stderr, /labels\.npy holds labels reviewed with a decisions file .*, but .*plain\.yaml names no clustering\.overrides/);
+  const reclustered = await runCli(["cluster", "--config", config, "--work-dir", exportWork], { env });
+  assert.equal(reclustered.code, 0, reclustered.stderr);
+  const rewritten = await exportTo(config, "export-rewritten");
+  assert.equal(rewritten.code, 2, rewritten.stderr);
+  assert.match(rewritten.stderr, /labels\.npy is not the labels reviewed with review\.yaml .*: it was rewritten since idclusters run wrote it/);
+  assert.ok(!existsSync(join(dir, "export-rewritten", "data")), "nothing exported");
+
   // 3. A decision naming an image not in the source, one contradicting an earlier one: reported by name.
   const v2Release = await folderHashes(join(work, "release"));
   const commits = (await hub.commits("me/faces")).length;
@@ -295,11 +339,12 @@ test("run applies the review's decisions after DBSCAN, on every run; verify chec
       ["contradiction", "s-raj1", 6, "raj/raj1.png"],
     ],
   );
-  assert.match(warned.stderr, /warning: review\.yaml: decision 6 \(merge m-gone, by ada\): image gone\/gone1\.png \([0-9a-f]{12}\) is not in this build/);
-  assert.match(warned.stderr, /warning: review\.yaml: decision 7 \(split s-raj1, by ada\): image raj\/raj1\.png \([0-9a-f]{12}\) was excluded by decision x-raj1/);
+  // Numbered as --json (index) and the file's parse errors number them: decisions[i], 0-based, with the id.
+  assert.match(warned.stderr, /warning: review\.yaml: decisions\[5\] \(merge m-gone, by ada\): image gone\/gone1\.png \([0-9a-f]{12}\) is not in this build/);
+  assert.match(warned.stderr, /warning: review\.yaml: decisions\[6\] \(split s-raj1, by ada\): image raj\/raj1\.png \([0-9a-f]{12}\) was excluded by decisions\[3\] \(x-raj1\)/);
   const strict = await run(config, work, "--push", "--strict-overrides");
   assert.equal(strict.code, 1, strict.stderr);
-  assert.match(strict.stderr, /--strict-overrides: 2 problem\(s\) with the decisions of .*review\.yaml; nothing was released or published:\n\s+decision 6 \(merge m-gone/);
+  assert.match(strict.stderr, /--strict-overrides: 2 problem\(s\) with the decisions of .*review\.yaml; nothing was released or published:\n\s+decisions\[5\] \(merge m-gone/);
   assert.equal((await hub.commits("me/faces")).length, commits, "nothing pushed");
   // The non-strict run above rebuilt the same release (the two failed decisions change nothing but
   // the file's hash, hence the build key in card-inputs.json); the strict run touched nothing.
@@ -339,6 +384,10 @@ test("run applies the review's decisions after DBSCAN, on every run; verify chec
   assert.match(v3Card, /reviewed by a person: 0 of the 8 identities were checked and 5 review decision\(s\) applied/);
   const v3Verified = await verify("me/faces@v3", work);
   assert.equal(v3Verified.code, 0, v3Verified.stdout + v3Verified.stderr);
+  // v2 against the work dir that now holds v3's build: not the review's fault, and said so (skipped).
+  const olderBuild = await verify("me/faces@v2", work);
+  assert.equal(olderBuild.code, 0, olderBuild.stdout + olderBuild.stderr);
+  assert.match(olderBuild.stderr, /the check of cluster_id against clustering\.overrides was skipped: the work dir .* holds another build than this release \(its cluster-stats\.json: input_rows 40 there, 32 in the release\)/);
 
   // Unchanged inputs: the rerun reproduces the release byte for byte and publishes nothing.
   const again = await run(config, work, "--push", "--json");
@@ -358,37 +407,84 @@ test("an exclusion leaves the release under every noise policy, and verify agree
     { id: "mv-stuart5", action: "split", files: ["stuart/stuart5.png"], into: "stuart/stuart1.png" },
   ];
   await writeDecisions(join(dir, "review.yaml"), FACES, decisions);
+  // The faces and two images without a face, kept (null cluster_id) under noise: drop: their zero
+  // embedding rows are DBSCAN noise, dropped from the labels, yet an exclusion must reach them.
+  const withoutFaces = await facesWithoutFaces(dir);
+  await writeDecisions(join(dir, "review-no-face.yaml"), withoutFaces, [...decisions, { id: "x-gradient-a", action: "exclude", files: ["gradient-a.png"], why: "no person" }]);
+  const cases = [
+    { noise: "keep", name: "keep" },
+    { noise: "drop", name: "drop" },
+    { noise: "singleton", name: "singleton" },
+    { noise: "drop", noFace: "keep", name: "drop-no-face-keep" },
+  ] as const;
   let base: string | undefined;
-  for (const noise of ["keep", "drop", "singleton"]) {
-    const config = join(dir, `${noise}.yaml`);
+  for (const c of cases) {
+    const { noise, name } = c;
+    const noFace = "noFace" in c;
+    const config = join(dir, `${name}.yaml`);
     // eps 0.45: one image of the fixtures is DBSCAN noise, so each policy has something to do.
-    await writeFile(config, configText({ source: FACES, noise, eps: 0.45, overrides: "review.yaml", target: "local/none" }));
-    const work = join(dir, `work-${noise}`);
+    await writeFile(
+      config,
+      configText({
+        source: noFace ? withoutFaces : FACES,
+        noise,
+        eps: 0.45,
+        overrides: noFace ? "review-no-face.yaml" : "review.yaml",
+        target: "local/none",
+        ...(noFace && { noFace: "keep" as const }),
+      }),
+    );
+    const work = join(dir, `work-${name}`);
     if (base) await cp(base, work, { recursive: true, filter: (from) => basename(from) !== "release" });
     base ??= work;
     const built = await runCli(["run", "--config", config, "--work-dir", work, "--decode-workers", "0", "--json"], { env: { HF_HUB_OFFLINE: "1" } });
-    assert.equal(built.code, 0, `${noise}: ${built.stderr}`);
+    assert.equal(built.code, 0, `${name}: ${built.stderr}`);
     const report = JSON.parse(built.stdout).overrides;
     const rows = await releaseRows(join(work, "release"));
     const inputs = JSON.parse(await readFile(join(work, "release", "card-inputs.json"), "utf8"));
-    assert.equal(inputs.clusterStats.noise_rows, 1, "eps 0.45 makes one image noise");
-    assert.ok(!rows.some((r) => r.fileName === "stuart/stuart2.png"), `${noise}: stuart2 is excluded`);
+    // With no_face: keep the two zero rows are DBSCAN noise too.
+    assert.equal(inputs.clusterStats.noise_rows, noFace ? 3 : 1, "eps 0.45 makes one image noise");
+    assert.ok(!rows.some((r) => r.fileName === "stuart/stuart2.png"), `${name}: stuart2 is excluded`);
     const id = (file: string) => rows.find((r) => r.fileName === file)?.id;
-    assert.ok(id("amy/amy2.png") !== undefined && id("amy/amy2.png") === id("bernadette/bernadette2.png"), `${noise}: amy and bernadette merged`);
-    assert.equal(rows.filter((r) => r.id === -1).length, 0, `${noise}: the noise image was moved into stuart, or dropped`);
+    assert.ok(id("amy/amy2.png") !== undefined && id("amy/amy2.png") === id("bernadette/bernadette2.png"), `${name}: amy and bernadette merged`);
+    assert.equal(rows.filter((r) => r.id === -1).length, 0, `${name}: the noise image was moved into stuart, or dropped`);
     if (noise === "drop") {
       // The noise image is not in this build: the move is reported, with why.
-      assert.deepEqual(report.appliedIds, ["x-stuart2", "m-amy-bernadette"]);
-      assert.equal(rows.length, 38);
-      assert.match(report.problems[0].message, /decision 3 \(split mv-stuart5, by ada\): image stuart\/stuart5\.png \([0-9a-f]{12}\) was left out of this build as DBSCAN noise/);
+      assert.deepEqual(report.appliedIds, ["x-stuart2", "m-amy-bernadette", ...(noFace ? ["x-gradient-a"] : [])]);
+      assert.equal(report.problems.length, 1, JSON.stringify(report.problems));
+      assert.match(report.problems[0].message, /decisions\[2\] \(split mv-stuart5, by ada\): image stuart\/stuart5\.png \([0-9a-f]{12}\) was left out of this build as DBSCAN noise/);
     } else {
-      assert.deepEqual(report.appliedIds, ["x-stuart2", "m-amy-bernadette", "mv-stuart5"], noise);
-      assert.equal(rows.length, 39, `${noise}: rows`);
-      assert.equal(id("stuart/stuart5.png"), id("stuart/stuart1.png"), `${noise}: stuart5 moved into stuart`);
+      assert.deepEqual(report.appliedIds, ["x-stuart2", "m-amy-bernadette", "mv-stuart5"], name);
+      assert.equal(id("stuart/stuart5.png"), id("stuart/stuart1.png"), `${name}: stuart5 moved into stuart`);
     }
-    assert.equal(inputs.review.excludedImages, 1);
+    assert.equal(rows.length, noise === "drop" ? (noFace ? 39 : 38) : 39, `${name}: rows`);
+    if (noFace) {
+      // gradient-a excluded; gradient-b kept without an identity; the card's DBSCAN counts are of the 40 faces.
+      assert.deepEqual(rows.filter((r) => r.fileName.startsWith("gradient-")).map((r) => [r.fileName, r.id, r.size]), [["gradient-b.png", null, null]]);
+      assert.equal(inputs.review.excludedImages, 2);
+      assert.equal(inputs.review.excludedWithoutFace, 1);
+      const card = await readFile(join(work, "release", "README.md"), "utf8");
+      assert.match(card, /DBSCAN found 8 clusters and 1 noise images among the 40 images with a face/);
+      assert.match(card, /1 image\(s\) were left out as clustering noise \(noise policy `drop`\)/);
+      assert.match(card, /2 image\(s\) were left out by the identity review/);
+    } else assert.equal(inputs.review.excludedImages, 1);
     const verified = await runCli(["verify", join(work, "release"), "--config", config, "--work-dir", work], { env: { HF_HUB_OFFLINE: "1" } });
-    assert.equal(verified.code, 0, `${noise}: ${verified.stdout}${verified.stderr}`);
+    assert.equal(verified.code, 0, `${name}: ${verified.stdout}${verified.stderr}`);
     assert.match(verified.stderr, /cluster_id against clustering\.overrides/);
+  }
+});
+
+test("--strict-overrides without clustering.overrides is a usage error naming the key, before any work", { skip: !present && SKIP }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "idclusters-strict-"));
+  try {
+    const config = join(dir, "plain.yaml");
+    await writeFile(config, configText({ source: FACES }));
+    const work = join(dir, "work");
+    const result = await runCli(["run", "--config", config, "--work-dir", work, "--strict-overrides"], { env: { HF_HUB_OFFLINE: "1" } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--strict-overrides checks the review's decisions, but .*plain\.yaml sets no clustering\.overrides/);
+    assert.ok(!existsSync(work), "nothing done");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -33,7 +33,8 @@ export function runOptions(argv: Argv<GlobalArgs>): Argv<RunArgs> {
     .option("strict-overrides", {
       type: "boolean",
       default: false,
-      describe: "fail (exit 1, nothing released or pushed) when a decision of clustering.overrides names an image no longer in the source or contradicts an earlier one; default: warn and apply the rest",
+      describe:
+        "fail (exit 1, nothing released or pushed) when a decision of clustering.overrides names an image no longer in the source or contradicts an earlier one; default: warn and apply the rest. Needs clustering.overrides in the config (exit 2 without)",
     })
     .check(async (a) => {
       checkExists(a, "config", "file");

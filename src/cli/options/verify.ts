@@ -13,7 +13,7 @@ export interface VerifyArgs extends GlobalArgs {
 export function verifyOptions(argv: Argv<GlobalArgs>): Argv<VerifyArgs> {
   return argv
     .positional("release", { type: "string", demandOption: true, describe: "release folder, or Hub dataset repo[@revision]" })
-    .option("config", { type: "string", describe: "release config: also checks every generated number of the card (needs card-inputs.json) and, with clustering.overrides, that cluster_id is the review applied to the work dir's DBSCAN labels" })
+    .option("config", { type: "string", describe: "release config: also checks every generated number of the card (needs card-inputs.json) and, with clustering.overrides, that cluster_id is the review applied to the work dir's DBSCAN labels and that card-inputs.json states that review" })
     .option("max-row-group-rows", { type: "number", default: 100, describe: "most rows a row group may hold" })
     .option("against", {
       type: "string",
